@@ -1,0 +1,145 @@
+"""Exercises: the learner writes a function, fmbook checks it and answers with a hint.
+
+Each chapter's exercises live in ``fmbook/exercises/chNN.py`` and register
+themselves with :func:`exercise`. In a notebook::
+
+    def sigmoid(z):
+        raise NotImplementedError  # your code here
+
+    check("01.sigmoid", sigmoid)       # prints "not attempted yet" and a hint
+    hint("01.sigmoid")                 # the first hint
+    show_solution("01.sigmoid")        # the worked solution, only when asked
+
+:func:`check` never raises for a wrong answer: it prints what is wrong and
+returns False, so a notebook with unsolved exercises still runs top to bottom.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Hint(AssertionError):
+    """Raised by a checker with a specific, helpful message about what is wrong."""
+
+
+@dataclass
+class Exercise:
+    """One exercise: an id such as ``"01.sigmoid"``, a checker, a reference solution."""
+
+    id: str
+    title: str
+    checker: Callable[[Any], None]
+    solution: Callable[..., Any]
+    hints: tuple[str, ...] = field(default_factory=tuple)
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(id: str, title: str, solution: Callable[..., Any], hints: tuple[str, ...] = ()):
+    """Decorator registering a checker function as exercise ``id``.
+
+    The checker receives the learner's answer and raises :class:`Hint` with a
+    specific message when it is wrong; returning normally means correct.
+    """
+
+    def decorate(checker: Callable[[Any], None]) -> Callable[[Any], None]:
+        _REGISTRY[id] = Exercise(id, title, checker, solution, tuple(hints))
+        return checker
+
+    return decorate
+
+
+def get(id: str) -> Exercise:
+    """Return exercise ``id``, importing its chapter module on first use."""
+    if id not in _REGISTRY:
+        chapter = id.split(".", 1)[0]
+        try:
+            importlib.import_module(f"{__name__}.ch{chapter}")
+        except ModuleNotFoundError:
+            pass
+    try:
+        return _REGISTRY[id]
+    except KeyError:
+        raise KeyError(f"unknown exercise {id!r}; known: {', '.join(sorted(_REGISTRY)) or 'none loaded'}") from None
+
+
+def all_exercises() -> list[Exercise]:
+    """Every exercise of every chapter module present."""
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name.startswith("ch"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def _say(html: str, text: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+
+        if get_ipython() is not None:
+            display(HTML(html))
+            return
+    except ImportError:  # pragma: no cover
+        pass
+    print(text)
+
+
+def check(id: str, answer: Any, *, quiet: bool = False) -> bool:
+    """Check the learner's ``answer`` to exercise ``id``.
+
+    Returns
+    -------
+    bool
+        True when correct. A wrong answer, an answer that raises, or one not yet
+        attempted (it raises ``NotImplementedError``) prints a hint and returns False.
+    """
+    ex = get(id)
+    try:
+        ex.checker(answer)
+    except NotImplementedError:
+        status, message = "todo", f"not attempted yet. Hint: {ex.hints[0] if ex.hints else 'see the text above.'}"
+    except Hint as exc:
+        status, message = "wrong", f"not quite: {exc}"
+    except Exception as exc:  # the learner's code failed
+        status, message = "wrong", f"your code raised {type(exc).__name__}: {exc}"
+    else:
+        status, message = "ok", "correct!"
+    if not quiet:
+        icon = {"ok": "&#10003;", "wrong": "&#10007;", "todo": "&#9998;"}[status]
+        colour = {"ok": "#1b7f3b", "wrong": "#b00020", "todo": "#8a6d00"}[status]
+        _say(f"<div style='color:{colour}'><b>{icon} Exercise {id}</b> ({ex.title}): {message}</div>",
+             f"Exercise {id} ({ex.title}): {message}")
+    return status == "ok"
+
+
+def hint(id: str, n: int = 1) -> str:
+    """Return (and print) hint number ``n`` of exercise ``id``."""
+    ex = get(id)
+    if not ex.hints:
+        text = "no hints for this one: reread the section above."
+    else:
+        text = ex.hints[min(max(n, 1), len(ex.hints)) - 1]
+    print(f"Hint {n} for {id}: {text}")
+    return text
+
+
+def solution_source(id: str) -> str:
+    """The source code of the worked solution of exercise ``id``."""
+    return textwrap.dedent(inspect.getsource(get(id).solution))
+
+
+def show_solution(id: str) -> None:
+    """Print the worked solution of exercise ``id`` (only call this when stuck)."""
+    print(solution_source(id))
+
+
+__all__ = ["Hint", "Exercise", "exercise", "check", "hint", "show_solution", "solution_source", "get", "all_exercises"]

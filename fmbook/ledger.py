@@ -1,0 +1,104 @@
+"""The results ledger: one JSON file per chapter and profile.
+
+A chapter records its headline metrics with :meth:`fmbook.chapter.Chapter.record`
+(or :func:`record` directly). ``fmbook run`` and ``make book`` read the files to
+build the results report. The folder is ``FMBOOK_RESULTS``, or
+``~/.cache/fmbook/results`` when unset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+RESULTS_ENV = "FMBOOK_RESULTS"
+TRACKED_PACKAGES = ("numpy", "scikit-learn", "torch", "tensorflow", "keras", "transformers",
+                    "fairlearn", "shap", "lime")
+
+
+def results_dir() -> Path:
+    """Folder of the ledger files."""
+    value = os.environ.get(RESULTS_ENV, "").strip()
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "fmbook" / "results"
+
+
+def library_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``packages`` (those not installed are left out)."""
+    out = {}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+def record(
+    chapter: str,
+    metrics: dict[str, float],
+    *,
+    profile: str,
+    device: str,
+    seed: int,
+    seconds: float,
+    expected: dict[str, str] | None = None,
+    passed: bool | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write one chapter's results to ``<results_dir>/<chapter>.<profile>.json``.
+
+    The file is written to a temporary name first and then renamed, so a
+    reader never sees half a file.
+
+    Returns
+    -------
+    pathlib.Path
+        The ledger file.
+    """
+    entry = {
+        "chapter": chapter,
+        "profile": profile,
+        "device": device,
+        "seed": int(seed),
+        "seconds": round(float(seconds), 1),
+        "metrics": _jsonable(metrics),
+        "expected": expected or {},
+        "passed": passed,
+        "versions": library_versions(),
+        "python": platform.python_version(),
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "extra": _jsonable(extra or {}),
+    }
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{chapter}.{profile}.json"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(entry, fh, indent=2, sort_keys=False)
+    os.replace(tmp, path)
+    return path
+
+
+def read(folder: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Read every ledger entry in ``folder`` (default :func:`results_dir`), sorted by chapter."""
+    folder = Path(folder) if folder is not None else results_dir()
+    if not folder.is_dir():
+        return []
+    entries = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    return sorted(entries, key=lambda e: (e["chapter"], e["profile"]))

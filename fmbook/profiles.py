@@ -1,0 +1,196 @@
+"""Run profiles: how much data and compute a chapter uses.
+
+One notebook serves three profiles, chosen by the ``FMBOOK_PROFILE`` environment
+variable:
+
+``smoke``
+    Tests and CI: tiny data, a few seconds of training. Results only have to be
+    clearly better than chance.
+``fast``
+    A laptop CPU: real data subsets, minutes per chapter.
+``full``
+    A GPU: full data sets and the reference accuracy.
+
+Left unset, the profile is ``full`` when a CUDA GPU is visible to PyTorch and
+``fast`` otherwise. The only global state in fmbook is this choice, and it is read
+from the environment each time, never cached.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+PROFILES: tuple[str, ...] = ("smoke", "fast", "full")
+"""The known profiles, from cheapest to most expensive."""
+
+ENV_VAR = "FMBOOK_PROFILE"
+
+
+class UnknownProfileError(ValueError):
+    """Raised for a profile name that is not one of :data:`PROFILES`."""
+
+
+def validate_profile(name: str) -> str:
+    """Return ``name`` normalised to lower case, or raise :class:`UnknownProfileError`."""
+    key = str(name).strip().lower()
+    if key not in PROFILES:
+        raise UnknownProfileError(
+            f"unknown profile {name!r}: choose one of {', '.join(PROFILES)} "
+            f"(for example `export {ENV_VAR}=fast`)"
+        )
+    return key
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is part of the lock
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def get_profile(profile: str | None = None) -> str:
+    """Return the active profile name.
+
+    Parameters
+    ----------
+    profile : str, optional
+        An explicit profile. When ``None``, read ``FMBOOK_PROFILE``; when that is
+        unset or empty, ``"full"`` on a CUDA GPU and ``"fast"`` elsewhere.
+
+    Returns
+    -------
+    str
+        One of :data:`PROFILES`.
+
+    Raises
+    ------
+    UnknownProfileError
+        If the explicit or environment profile is not a known one.
+    """
+    if profile is None:
+        profile = os.environ.get(ENV_VAR, "").strip()
+        if not profile:
+            return "full" if _cuda_available() else "fast"
+    return validate_profile(profile)
+
+
+class Settings(Mapping):
+    """Read-only settings of one chapter in one profile.
+
+    Values are reachable both as ``settings["epochs"]`` and ``settings.epochs``.
+    """
+
+    def __init__(self, chapter: str, profile: str, values: Mapping[str, Any]):
+        self.chapter = chapter
+        self.profile = profile
+        self._values = MappingProxyType(dict(values))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(
+                f"chapter {self.chapter!r} has no setting {key!r}; "
+                f"it has: {', '.join(self._values)}"
+            ) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"Settings({self.chapter!r}, profile={self.profile!r}: {items})"
+
+
+# Per chapter, per profile: subset sizes, epochs and the like. ``None`` as a size
+# means "all of it". Each chapter reads its own entry through chapter_settings().
+CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "00_start_here": {
+        "smoke": {},
+        "fast": {},
+        "full": {},
+    },
+    "01_logistic_regression": {
+        "smoke": {"steps": 300, "learning_rate": 0.5},
+        "fast": {"steps": 2000, "learning_rate": 0.5},
+        "full": {"steps": 5000, "learning_rate": 0.5},
+    },
+    "02_cnn_mnist": {
+        "smoke": {"n_train": 2000, "n_test": 1000, "epochs": 2, "batch_size": 64},
+        "fast": {"n_train": 20000, "n_test": None, "epochs": 4, "batch_size": 128},
+        "full": {"n_train": None, "n_test": None, "epochs": 12, "batch_size": 128},
+    },
+    "03_lstm_reviews": {
+        "smoke": {"n_train": 1500, "n_test": 500, "epochs": 2, "batch_size": 64},
+        "fast": {"n_train": None, "n_test": None, "epochs": 6, "batch_size": 64},
+        "full": {"n_train": None, "n_test": None, "epochs": 8, "batch_size": 64},
+    },
+    "04_bert_finetuning": {
+        "smoke": {"n_train": 256, "n_test": 256, "epochs": 1, "batch_size": 16},
+        "fast": {"n_train": 4000, "n_test": 1000, "epochs": 2, "batch_size": 32},
+        "full": {"n_train": None, "n_test": None, "epochs": 2, "batch_size": 32},
+    },
+    "05_adversarial": {
+        "smoke": {"n_train": 3000, "n_test": 500, "epochs": 2, "batch_size": 64},
+        "fast": {"n_train": 20000, "n_test": 1000, "epochs": 4, "batch_size": 128},
+        "full": {"n_train": None, "n_test": None, "epochs": 30, "batch_size": 128},
+    },
+    "06_fairness": {
+        "smoke": {"n_bootstrap": 50},
+        "fast": {"n_bootstrap": 200},
+        "full": {"n_bootstrap": 1000},
+    },
+    "07_explainability": {
+        "smoke": {"n_background": 50, "n_explain": 20, "lime_samples": 500},
+        "fast": {"n_background": 100, "n_explain": 100, "lime_samples": 2000},
+        "full": {"n_background": 200, "n_explain": 500, "lime_samples": 5000},
+    },
+}
+
+
+def chapter_settings(chapter: str, profile: str | None = None) -> Settings:
+    """Return the settings of ``chapter`` in the active (or given) profile.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's notebook stem, for example ``"01_logistic_regression"``.
+    profile : str, optional
+        Overrides the active profile (see :func:`get_profile`).
+
+    Returns
+    -------
+    Settings
+        A read-only mapping with attribute access, plus ``.chapter`` and ``.profile``.
+
+    Raises
+    ------
+    KeyError
+        If the chapter is unknown.
+    UnknownProfileError
+        If the profile is unknown.
+
+    Examples
+    --------
+    >>> s = chapter_settings("01_logistic_regression", "smoke")
+    >>> s.profile, s.steps
+    ('smoke', 300)
+    """
+    name = get_profile(profile)
+    if chapter not in CHAPTER_SETTINGS:
+        raise KeyError(
+            f"unknown chapter {chapter!r}: known chapters are {', '.join(CHAPTER_SETTINGS)}"
+        )
+    return Settings(chapter, name, CHAPTER_SETTINGS[chapter][name])
