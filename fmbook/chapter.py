@@ -65,11 +65,12 @@ class Chapter:
         return (f"fmbook {__version__} | {self.name} | profile {self.profile} | seed {self.seed} | "
                 f"{self.device}")
 
-    def check(self, name: str, value: float, bands: Mapping[str, tuple], **kwargs) -> CheckResult:
+    def check(self, name: str, value: float, bands: Mapping[str, tuple], **kwargs) -> None:
         """Check a headline result against its band (see :func:`fmbook.checks.expect`).
 
-        The result is kept for the results card and the ledger. Outside its band
-        it is written to the ledger as failed, then :class:`ExpectationError` is raised.
+        The card is displayed; the result is kept in :attr:`checks` for the results
+        card and the ledger. Outside its band it is written to the ledger as failed,
+        then :class:`ExpectationError` is raised.
         """
         result = expect(name, value, bands, profile=self.profile, raise_on_fail=False, **kwargs)
         self.checks = [c for c in self.checks if c.name != name] + [result]
@@ -81,7 +82,6 @@ class Chapter:
                 f"{self.profile!r} profile ({result.band_text()}). Something above is broken, "
                 f"or the band is wrong: fix the cause, do not widen the band."
             )
-        return result
 
     def note(self, name: str, value: Any) -> None:
         """Record an informational metric (shown on the card, no band)."""
@@ -107,13 +107,11 @@ class Chapter:
             passed=all(c.passed for c in self.checks), extra=extra,
         )
 
-    def finish(self, extra: dict[str, Any] | None = None) -> "ResultsCard":
-        """Show the results card and write the ledger entry; return the card."""
-        card = self.card()
-        _display(card)
+    def finish(self, extra: dict[str, Any] | None = None) -> None:
+        """Show the results card and write the ledger entry."""
+        _display(self.card())
         path = self.record(extra)
         print(f"results recorded in {path}")
-        return card
 
 
 class ResultsCard:

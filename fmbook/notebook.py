@@ -18,10 +18,11 @@ from .profiles import get_profile
 
 SETUP_CELL = f'''# Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
 # On Colab it installs fmbook from the repository; data sets then download on first use.
-import importlib.util, sys
+import importlib.util, subprocess, sys
 if importlib.util.find_spec("fmbook") is None:
     if "google.colab" in sys.modules:
-        %pip install -q "fmbook[all] @ git+{REPOSITORY}.git"
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                               "fmbook[all] @ git+{REPOSITORY}.git"])
     else:
         raise ModuleNotFoundError("fmbook is not installed: run `make lab` in the repository, "
                                   "or `pip install -e .` in this environment")'''

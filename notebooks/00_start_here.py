@@ -1,0 +1,201 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 00: Start here
+#
+# **fmbook** is a workbook about foundation models and the societies they are used in. In each
+# chapter you *build* a model and then *audit* it: how robust it is, whether it is fair, whether
+# its explanations deserve trust. Every chapter runs top to bottom on a laptop CPU, states the
+# result it expects, and checks it.
+#
+# | chapter | you build | you audit |
+# | --- | --- | --- |
+# | 01 | logistic regression from scratch (NumPy, TensorFlow, PyTorch) | the model as a screening test: thresholds, calibration |
+# | 02 | a CNN on MNIST, in Keras and PyTorch | behaviour off the training distribution |
+# | 03 | an LSTM for review sentiment | domain shift: movies to products and tweets |
+# | 04 | BERT fine-tuning | a bias probe with names and identity terms; the cost of the model |
+# | 05 | adversarial examples and adversarial training | what "robust" can and cannot mean |
+# | 06 | a fairness audit of income and recidivism models | which definition of fair, and who chooses |
+# | 07 | SHAP and LIME explanations | whether the explanations can be trusted |
+#
+# This chapter shows how the book works: profiles, the device, the data, checks and exercises.
+
+# %%
+# Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
+# On Colab it installs fmbook from the repository; data sets then download on first use.
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("fmbook") is None:
+    if "google.colab" in sys.modules:
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                               "fmbook[all] @ git+https://github.com/fmbook/fmbook.git"])
+    else:
+        raise ModuleNotFoundError("fmbook is not installed: run `make lab` in the repository, "
+                                  "or `pip install -e .` in this environment")
+
+# %% [markdown]
+# ## The chapter header
+#
+# Every chapter starts with the same two lines. `fmbook.start` seeds every random number
+# generator (Python, NumPy, PyTorch, and TensorFlow when the chapter uses it) so that a run can be
+# repeated, and prints a banner: the fmbook version, the chapter, the **profile**, the seed and
+# the device.
+
+# %%
+import numpy as np
+
+import fmbook
+
+ch = fmbook.start("00_start_here", seed=0)
+
+# %% [markdown]
+# ## Profiles: one notebook, three sizes
+#
+# The same notebook runs in three profiles, chosen with the environment variable
+# `FMBOOK_PROFILE` before Jupyter starts (for example `FMBOOK_PROFILE=fast make lab`):
+#
+# | profile | for | data | time per chapter |
+# | --- | --- | --- | --- |
+# | `smoke` | tests and CI | tiny subsets | seconds to 2 minutes |
+# | `fast` | a laptop CPU | real data, subsets | minutes |
+# | `full` | a GPU (Colab) | full data sets | the reference accuracy |
+#
+# Left unset, the profile is `full` when PyTorch sees a CUDA GPU and `fast` otherwise. Each
+# chapter reads its subset sizes and epochs from its settings:
+
+# %%
+from fmbook.profiles import PROFILES, chapter_settings
+
+for profile in PROFILES:
+    print(profile, dict(chapter_settings("02_cnn_mnist", profile)))
+
+# %% [markdown]
+# ## Doctor: what this machine has
+#
+# `fmbook doctor` (also a shell command) lists the library versions, the device and which data
+# sets are present locally. Nothing in this book needs a GPU: GPU cells detect CUDA, Apple's MPS
+# or fall back to the CPU by themselves.
+
+# %%
+from fmbook.cli import main as fmbook_cli
+
+fmbook_cli(["doctor"]);
+
+# %% [markdown]
+# ## Data: real data sets, checked
+#
+# Data sets come from a registry. Each entry names its files, where they come from and their
+# sha256 checksum. A file is looked for in the local mirror `FMBOOK_DATA` (used in class rooms
+# and CI, where there is no network), then in the cache `~/.cache/fmbook`, and only then
+# downloaded, verified and saved. A corrupted file is never used: it is fetched again, or the
+# error says what to do.
+
+# %%
+from fmbook import data
+
+for name, ds in sorted(data.REGISTRY.items()):
+    print(f"{name:<17} {ds.description}")
+
+# %% [markdown]
+# Here is MNIST, which chapters 02, 05 and 07 use: 70,000 handwritten digits as `uint8` arrays.
+
+# %%
+(x_train, y_train), (x_test, y_test) = data.load_mnist()
+print("train", x_train.shape, x_train.dtype, " test", x_test.shape)
+print("first labels:", y_train[:10])
+
+# %%
+from fmbook.plots import image_grid
+
+image_grid(x_train[:16], titles=[str(d) for d in y_train[:16]], ncols=8);
+
+# %% [markdown]
+# ## Checks: every chapter states what it expects
+#
+# A chapter never just prints a number: it states the band it expects *in the active profile* and
+# checks it. A result outside the band stops the notebook with an error, so a notebook whose model
+# learns nothing fails its test instead of printing a bad number quietly.
+#
+# As a first example, a baseline that every classifier must beat: always predicting the most
+# common digit of the training set. Its test accuracy should be near 1/10, and the check says so.
+
+# %%
+majority = np.bincount(y_train).argmax()
+baseline = float(np.mean(y_test == majority))
+ch.check("majority-class accuracy (MNIST test)", baseline,
+         {"smoke": (0.09, 0.13), "fast": (0.09, 0.13), "full": (0.09, 0.13)})
+
+# %% [markdown]
+# ## Interactive explorers
+#
+# Chapters end their lessons with small explorers built with `ipywidgets`. In a live JupyterLab
+# you can move the slider; in a static view (GitHub, a printed notebook, the test run) you see the
+# default picture instead.
+
+# %%
+from fmbook.widgets import explore
+
+
+def show_digit(index=0):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2.2, 2.4))
+    ax.imshow(x_test[index], cmap="gray")
+    ax.set_title(f"test digit {index}: label {y_test[index]}")
+    ax.axis("off")
+    return fig
+
+
+explore(show_digit, index=(0, 99, 1));
+
+# %% [markdown]
+# ## Exercises
+#
+# Exercises ask you to write a small function. `check` tests it and answers with a specific hint
+# when something is wrong. Until you write it, the check says "not attempted yet"; the notebook
+# still runs. Replace the `raise` line with your code and run the cell again.
+#
+# **Exercise 00.accuracy**: return the fraction of predictions equal to the labels.
+
+# %%
+from fmbook.exercises import check, hint, show_solution
+
+
+def accuracy(y_true, y_pred):
+    raise NotImplementedError  # your code here
+
+
+check("00.accuracy", accuracy)
+
+# %% [markdown]
+# Stuck? `hint("00.accuracy")` gives a hint, `hint("00.accuracy", 2)` a stronger one, and
+# `show_solution("00.accuracy")` the worked solution. Try on your own first.
+
+# %% [markdown]
+# ## Running on Colab with a GPU
+#
+# Open a chapter on Colab (File, Open notebook, GitHub, paste the repository URL), then choose
+# Runtime, Change runtime type, GPU. The set-up cell at the top installs fmbook; data sets
+# download on first use and are checked against their checksums. With a GPU and no
+# `FMBOOK_PROFILE`, chapters run in the `full` profile.
+#
+# ## The results card
+#
+# Every chapter ends with its results card: each headline number, the band expected for this
+# profile, pass or fail, the device and the time taken. It is also written to the results ledger
+# that `make book` collects into `build/report.md`.
+
+# %%
+ch.finish()
