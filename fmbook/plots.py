@@ -13,8 +13,11 @@ def curves(series: Mapping[str, Sequence[float]], *, xlabel: str = "step", ylabe
     import matplotlib.pyplot as plt
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3.5))
-    for name, values in series.items():
-        ax.plot(np.arange(1, len(values) + 1), np.asarray(values, dtype=float), label=name)
+    styles = ["-", "--", ":", "-."]
+    for i, (name, values) in enumerate(series.items()):
+        # Different dashes and widths keep curves that coincide visible.
+        ax.plot(np.arange(1, len(values) + 1), np.asarray(values, dtype=float), label=name,
+                linestyle=styles[i % len(styles)], linewidth=max(3.0 - 0.7 * i, 1.2))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if logy:
