@@ -108,9 +108,9 @@ def report(output_dir: str | os.PathLike = "build", runs: list[dict] | None = No
              "| chapter | profile | device | headline metrics | expected | seconds | status |",
              "| --- | --- | --- | --- | --- | ---: | --- |"]
     for e in entries:
-        metrics = "; ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-                            for k, v in e["metrics"].items() if k in e["expected"]) or "-"
-        expected = "; ".join(f"{k}: {v}" for k, v in e["expected"].items()) or "-"
+        checked = [k for k in e["metrics"] if k in e["expected"]]
+        metrics = "; ".join(f"{k} = {e['metrics'][k]:.4g}" for k in checked) or "-"
+        expected = "; ".join(e["expected"][k] for k in checked) or "-"
         status = "pass" if e.get("passed") else "FAIL"
         lines.append(f"| {e['chapter']} | {e['profile']} | {e['device']} | {metrics} | {expected} "
                      f"| {e['seconds']:.0f} | {status} |")
