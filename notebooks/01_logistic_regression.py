@@ -202,10 +202,13 @@ ch.check("gradient check: relative error vs finite differences", grad_error,
 # of "training" in its simplest form.
 
 # %%
+from tqdm.auto import trange
+
+
 def train_numpy(X, y, steps, lr):
     w, b = np.zeros(X.shape[1]), 0.0
     losses = []
-    for _ in range(steps):
+    for _ in trange(steps, desc="gradient descent"):
         dw, db = bce_gradient(w, b, X, y)
         w, b = w - lr * dw, b - lr * db
         losses.append(bce_loss(w, b, X, y))
