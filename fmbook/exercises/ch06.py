@@ -93,7 +93,7 @@ def _check_fpr(fn) -> None:
                  "FP = TP * (1 - PPV) / PPV.",
                  "FPR = FP / N with N = (1 - p) * n, so FPR = p / (1 - p) * (1 - PPV) / PPV * (1 - FNR)."))
 def _check_identity(fn) -> None:
-    cases = [(0.52, 0.63, 0.28), (0.39, 0.59, 0.48), (0.2, 0.5, 0.1)]
+    cases = [(0.52, 0.63, 0.28), (0.39, 0.59, 0.48), (0.2, 0.7, 0.1)]
     for p, ppv, fnr in cases:
         got = fn(p, ppv, fnr)
         if got is None:
