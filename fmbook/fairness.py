@@ -356,7 +356,8 @@ def plot_tradeoff(results: pd.DataFrame, *, x: str = "dp_difference", y: str = "
         is_base = name == baseline
         ax.scatter(row[x], row[y], s=120 if is_base else 50, marker="*" if is_base else "o",
                    color="black" if is_base else None, zorder=3)
-        ax.annotate(str(name), (row[x], row[y]), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        ax.annotate(str(name), (row[x], row[y]), textcoords="offset points",
+                    xytext=(6, -12) if is_base else (6, 4), fontsize=8, weight="bold" if is_base else None)
     ax.set_xlabel(x.replace("_", " ") + " (lower is fairer)")
     ax.set_ylabel(y + " (test)")
     ax.grid(alpha=0.3)

@@ -219,10 +219,14 @@ sex_race_test = sensitive_groups(test, ["sex", "race"])
 mf_sex = MetricFrame(metrics=METRICS, y_true=y_test, y_pred=pred_lr, sensitive_features=sex_test)
 mf_sex.by_group.round(3)
 
+# %%
+sel = mf_sex.by_group["selection_rate"]
+print(f"men are selected {sel['Male'] / sel['Female']:.1f} times as often as women "
+      f"({sel['Male']:.1%} against {sel['Female']:.1%})")
+
 # %% [markdown]
-# The model selects men about three times as often as women. It also *misses* more of the
-# high-earning women (lower TPR) and wrongly flags fewer low-earning women (lower FPR).
-# `difference()` and `ratio()` summarise each column across groups:
+# Compare the TPR and FPR columns too: the errors differ by group as well, not only the
+# selections. `difference()` and `ratio()` summarise each column across groups:
 
 # %%
 pd.DataFrame({"difference": mf_sex.difference(), "ratio": mf_sex.ratio()}).drop(index="count").round(3)
@@ -383,8 +387,8 @@ def fit_reduction(constraint):
 def fit_threshold_optimizer():
     post = ThresholdOptimizer(estimator=baseline[-1], constraints="demographic_parity",
                               predict_method="predict_proba", objective="accuracy_score", prefit=True)
-    post.fit(X_train, y_train, sensitive_features=sex_train)
-    return lambda X: post.predict(X, sensitive_features=sex_test, random_state=0)
+    post.fit(X_train.to_numpy(), y_train, sensitive_features=sex_train)  # the pipeline saw arrays
+    return lambda X: post.predict(X.to_numpy(), sensitive_features=sex_test, random_state=0)
 
 
 mitigations = {
@@ -469,8 +473,8 @@ def render_thresholds(t_female=0.5, t_male=0.5):
 explore(render_thresholds, t_female=(0.05, 0.95, 0.01), t_male=(0.05, 0.95, 0.01));
 
 # %% [markdown]
-# Try `t_female` about 0.25 with `t_male` at 0.5: selection rates nearly meet, and accuracy
-# drops by about what `ThresholdOptimizer` paid.
+# Lower `t_female` (keeping `t_male` at 0.5) until the two selection rates meet, and compare the
+# accuracy you get with `ThresholdOptimizer`'s in the table above.
 #
 # ## Part 2: COMPAS, the case study
 #
@@ -623,9 +627,11 @@ ax.grid(alpha=0.3)
 plt.tight_layout()
 
 # %% [markdown]
-# At equal PPV the two groups live on different lines: no point lies on both, except where
-# both error rates are zero (a perfect predictor) or the base rates are equal. Which kind of
-# equality to give up is not a statistical question.
+# At equal PPV the two groups live on different lines, and the lines meet only at FNR = 1,
+# FPR = 0: flag nobody. (The white dot sits off its line because its PPV is a little lower; a
+# perfect predictor, PPV = 1, or equal base rates would also escape.) So a score that is
+# calibrated for both groups must give them different error rates. Which kind of equality to
+# give up is not a statistical question.
 #
 # ## The audit report
 #
@@ -687,9 +693,10 @@ print(f"COMPAS: false positive rates {rates_pop.iloc[0, 1]:.1%} vs {rates_pop.il
       f"{b['base rate']:.1%} vs {w['base rate']:.1%}.")
 
 # %% [markdown]
-# - **Hiring** is a selection: a firm that invites 31% of male applicants and 11% of female ones
-#   faces demographic parity (and disparate-impact law, with its four-fifths rule) even if the
-#   model is "accurate" with respect to past pay, because the past is what is being questioned.
+# - **Hiring** is a selection: a firm whose screen invites men about three times as often as
+#   women, as the baseline above would, faces demographic parity (and disparate-impact law, with
+#   its four-fifths rule) even if the model is "accurate" with respect to past pay, because the
+#   past is what is being questioned.
 # - **Lending** is a prediction of repayment that the lender bears: equal error rates (equalized
 #   odds) or calibration are natural, and parity at any cost would raise defaults in one group,
 #   which is then blamed on it.
@@ -719,7 +726,7 @@ def dp_difference(y_pred, groups):
     raise NotImplementedError  # your code here
 
 
-check("06.dp_difference", dp_difference)
+check("06.dp_difference", dp_difference);
 
 # %% [markdown]
 # **Exercise 06.false_positive_rate**: return the false positive rate of one group: among its
@@ -730,7 +737,7 @@ def false_positive_rate_of(y_true, y_pred, groups, group):
     raise NotImplementedError  # your code here
 
 
-check("06.false_positive_rate", false_positive_rate_of)
+check("06.false_positive_rate", false_positive_rate_of);
 
 # %% [markdown]
 # **Exercise 06.fpr_from_calibration**: derive Chouldechova's identity yourself. Given a base
@@ -742,7 +749,7 @@ def fpr_from_calibration(base_rate, ppv, fnr):
     raise NotImplementedError  # your code here
 
 
-check("06.fpr_from_calibration", fpr_from_calibration)
+check("06.fpr_from_calibration", fpr_from_calibration);
 
 # %% [markdown]
 # Stuck? `hint("06.dp_difference")`, `hint("06.dp_difference", 2)`, and
