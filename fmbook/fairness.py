@@ -449,7 +449,9 @@ def write_audit_report(report: AuditReport, path: str | Path | None = None, *,
     table = report.by_group.copy()
     header = "| group | " + " | ".join(map(str, table.columns)) + " |"
     rule = "| --- |" + " ---: |" * len(table.columns)
-    rows = [f"| {g} | " + " | ".join(_fmt(v) for v in row) + " |" for g, row in table.iterrows()]
+    cells = {c: [_fmt(v) for v in table[c].tolist()] for c in table.columns}  # per column: ints stay ints
+    rows = [f"| {g} | " + " | ".join(cells[c][i] for c in table.columns) + " |"
+            for i, g in enumerate(table.index)]
     lines = [
         f"# {title}", "",
         "## Model", "", report.model, "",

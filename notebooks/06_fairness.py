@@ -642,7 +642,7 @@ plt.tight_layout()
 from IPython.display import Markdown
 from fmbook.ledger import results_dir
 
-card_groups = mf_sex_race.by_group[["accuracy", "selection_rate", "tpr", "fpr", "count"]]
+card_groups = mf_sex_race.by_group[["accuracy", "selection_rate", "tpr", "fpr", "count"]].astype({"count": int})
 eg_row = results.loc["ExpGrad DemographicParity"]
 report = AuditReport(
     model="Logistic regression (scikit-learn pipeline: scaled numbers, one-hot categories) "
