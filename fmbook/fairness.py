@@ -407,7 +407,7 @@ class AuditReport:
 def _fmt(v) -> str:
     if isinstance(v, (float, np.floating)):
         return "NaN" if not np.isfinite(v) else f"{v:.3f}"
-    return str(v)
+    return str(v).replace("|", "\\|")  # a pipe would split a markdown table cell
 
 
 def write_audit_report(report: AuditReport, path: str | Path | None = None, *,
@@ -447,10 +447,10 @@ def write_audit_report(report: AuditReport, path: str | Path | None = None, *,
         raise ValueError("the report holds a NaN or infinite metric: a card reports only measured numbers")
 
     table = report.by_group.copy()
-    header = "| group | " + " | ".join(map(str, table.columns)) + " |"
+    header = "| group | " + " | ".join(_fmt(c) for c in table.columns) + " |"
     rule = "| --- |" + " ---: |" * len(table.columns)
     cells = {c: [_fmt(v) for v in table[c].tolist()] for c in table.columns}  # per column: ints stay ints
-    rows = [f"| {g} | " + " | ".join(cells[c][i] for c in table.columns) + " |"
+    rows = [f"| {_fmt(g)} | " + " | ".join(cells[c][i] for c in table.columns) + " |"
             for i, g in enumerate(table.index)]
     lines = [
         f"# {title}", "",

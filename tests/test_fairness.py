@@ -221,6 +221,12 @@ def test_write_audit_report_has_every_section_and_the_numbers():
     assert "- small groups" in text
 
 
+def test_write_audit_report_escapes_pipes_in_intersectional_group_names():
+    groups = pd.DataFrame({"count": [3, 4]}, index=["Female | Black", "Male | White"])
+    text = write_audit_report(_report(by_group=groups))
+    assert "| Female \\| Black | 3 |" in text
+
+
 def test_write_audit_report_writes_the_file(tmp_path):
     path = tmp_path / "cards" / "card.md"
     text = write_audit_report(_report(), path)
