@@ -482,7 +482,11 @@ def render_thresholds(t_female=0.5, t_male=0.5):
     return fig
 
 
-explore(render_thresholds, t_female=(0.05, 0.95, 0.01), t_male=(0.05, 0.95, 0.01));
+import ipywidgets as widgets
+
+explore(render_thresholds,
+        t_female=widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.01, description="women"),
+        t_male=widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.01, description="men"));
 
 # %% [markdown]
 # Lower `t_female` (keeping `t_male` at 0.5) until the two selection rates meet, and compare the
@@ -698,7 +702,7 @@ print(f"Adult: the baseline selects {results.loc['baseline', 'selection_rate_mal
       f"(base rates {rep_sex.loc['Male', 'base rate']:.1%} and {rep_sex.loc['Female', 'base rate']:.1%}).")
 print(f"Removing sex and race leaves a DP difference of {dpd_blind:.3f} (from {dpd_lr:.3f}); "
       f"sex is recoverable from the rest with AUC {auc_proxy:.2f}.")
-print(f"Equal selection rates cost {100 * cost_eg:.1f} accuracy points and raise the equalized-odds "
+print(f"Equal selection rates cost {100 * cost_eg:.2f} accuracy points and raise the equalized-odds "
       f"gap from {eod_lr:.3f} to {eg_row['eo_difference']:.3f}.")
 print(f"COMPAS: false positive rates {rates_pop.iloc[0, 1]:.1%} vs {rates_pop.iloc[1, 1]:.1%}, "
       f"at a calibration gap of {100 * calibration_gap:.1f} points and base rates "
