@@ -25,15 +25,15 @@
 # true, and a theorem says they must conflict. The chapter ends with an audit report (a model
 # card) written from the measured numbers.
 #
-# | result (test set) | expected in every profile |
+# | result | expected in every profile |
 # | --- | --- |
 # | COMPAS rows after ProPublica's filters | 6,172 |
 # | COMPAS: did not reoffend, labelled higher risk (African-American / white) | 44.9% / 23.5% (±1 point) |
 # | COMPAS: did reoffend, labelled lower risk (African-American / white) | 28.0% / 47.7% (±1 point) |
-# | Adult baseline: demographic parity difference by sex | about 0.15 to 0.20 |
-# | after `ExponentiatedGradient(DemographicParity)` | at most 0.03, costing at most 2 points of accuracy |
+# | Adult baseline: demographic parity difference by sex (test set) | about 0.15 to 0.20 |
+# | after `ExponentiatedGradient(DemographicParity)` (test set) | at most 0.03, costing at most 2 points of accuracy |
 #
-# Time: `smoke` under a minute (8,000 training rows), `fast` and `full` a few minutes on a
+# Time: `smoke` under a minute (8,000 training rows), `fast` and `full` one to two minutes on a
 # laptop CPU (all 32,561 training rows; they differ in the number of bootstrap resamples).
 # No GPU is needed.
 
@@ -353,10 +353,12 @@ plt.tight_layout()
 # %% [markdown]
 # ## Mitigation, three ways
 #
-# All three start from the same features (the baseline's encoding) and are compared on the
-# held-out test set. The first two also use `sex` when *training*; only the last one needs it
-# when *predicting*, which matters in law: in many places a decision may not use a protected
-# attribute directly.
+# All start from the baseline's encoded features and are compared on the held-out test set.
+# Each uses `sex` in some way: the ExponentiatedGradient models have it among their features;
+# CorrelationRemover needs each person's `sex` to clean their features, when training and when
+# predicting; ThresholdOptimizer applies a different threshold per sex when predicting. That
+# matters in law: in many places a decision may not use a protected attribute directly, and the
+# blind model above showed that leaving it out does not remove the disparity.
 #
 # 1. **Pre-processing**, `CorrelationRemover`: removes from every feature its linear correlation
 #    with `sex`, then drops `sex`; the model is trained on the cleaned features.
