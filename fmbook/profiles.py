@@ -148,9 +148,11 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"n_train": None, "n_test": None, "epochs": 30, "batch_size": 128},
     },
     "06_fairness": {
-        "smoke": {"n_bootstrap": 50},
-        "fast": {"n_bootstrap": 200},
-        "full": {"n_bootstrap": 1000},
+        # n_train: rows of adult.data used for training (None = all 32,561); the test set is
+        # always all of adult.test. gb_max_iter: boosting rounds of the gradient-boosted model.
+        "smoke": {"n_train": 8000, "n_bootstrap": 50, "gb_max_iter": 60},
+        "fast": {"n_train": None, "n_bootstrap": 200, "gb_max_iter": 200},
+        "full": {"n_train": None, "n_bootstrap": 1000, "gb_max_iter": 200},
     },
     "07_explainability": {
         "smoke": {"n_background": 50, "n_explain": 20, "lime_samples": 500},
