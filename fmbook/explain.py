@@ -326,7 +326,8 @@ def rank_correlation(a: Any, b: Any) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def randomisation_similarity(trained: Any, randomised: Any, *, absolute: bool = True) -> float:
+def randomisation_similarity(trained: Any, randomised: Any, *, absolute: bool = True,
+                             mask: Any = None) -> float:
     """Mean per-example rank correlation between explanations of a trained and a random model.
 
     The model-randomisation sanity check (Adebayo et al. 2018): an explanation
@@ -340,6 +341,10 @@ def randomisation_similarity(trained: Any, randomised: Any, *, absolute: bool = 
         Attributions of the same n inputs under the two models.
     absolute : bool, default True
         Compare absolute values (as Adebayo et al. do), ignoring signs.
+    mask : boolean array of the same shape, optional
+        Compare only where ``mask`` is True (for example the digit's own pixels,
+        so that the many zero pixels of a gradient-times-input map do not count
+        as agreement).
 
     Returns
     -------
@@ -354,7 +359,12 @@ def randomisation_similarity(trained: Any, randomised: Any, *, absolute: bool = 
         raise ExplanationError(f"expected (examples, ...) arrays with at least one example, got shape {t.shape}")
     if absolute:
         t, r = np.abs(t), np.abs(r)
-    return float(np.mean([rank_correlation(a, b) for a, b in zip(t, r)]))
+    if mask is None:
+        return float(np.mean([rank_correlation(a, b) for a, b in zip(t, r)]))
+    m = np.asarray(mask, dtype=bool)
+    if m.shape != t.shape:
+        raise ExplanationError(f"mask has shape {m.shape}, the attributions {t.shape}")
+    return float(np.mean([rank_correlation(a[k], b[k]) for a, b, k in zip(t, r, m)]))
 
 
 # --------------------------------------------------------------------------- the chapter's models
@@ -500,7 +510,7 @@ def train_mnist_cnn(x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size
             loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             count += len(idx)
             bar.set_postfix(loss=f"{total / count:.3f}")
         losses.append(total / count)
