@@ -367,6 +367,45 @@ def randomisation_similarity(trained: Any, randomised: Any, *, absolute: bool = 
     return float(np.mean([rank_correlation(a[k], b[k]) for a, b, k in zip(t, r, m)]))
 
 
+# --------------------------------------------------------------------------- display
+
+
+def highlight_html(words: Sequence[str], weights: Sequence[float], *, title: str = "",
+                   scale: float | None = None) -> str:
+    """Words coloured by their attribution: green pushes towards "positive", red away.
+
+    Parameters
+    ----------
+    words : sequence of str
+        The tokens in reading order (separators included or not).
+    weights : sequence of float
+        One attribution per token.
+    title : str
+        Shown above the sentence.
+    scale : float, optional
+        The weight shown at full colour (default: the largest absolute weight).
+
+    Returns
+    -------
+    str
+        An HTML fragment.
+    """
+    import html
+
+    weights = np.asarray(weights, dtype=float)
+    if len(words) != len(weights):
+        raise ExplanationError(f"{len(words)} words but {len(weights)} weights")
+    top = scale or (float(np.abs(weights).max()) if len(weights) else 1.0) or 1.0
+    spans = []
+    for word, w in zip(words, weights):
+        alpha = min(abs(w) / top, 1.0) * 0.85
+        colour = f"rgba(27,127,59,{alpha:.2f})" if w > 0 else f"rgba(176,0,32,{alpha:.2f})"
+        spans.append(f"<span title='{w:+.3f}' style='background:{colour};padding:1px 2px;"
+                     f"border-radius:3px'>{html.escape(str(word))}</span>")
+    head = f"<b>{html.escape(title)}</b><br>" if title else ""
+    return f"<div style='line-height:1.9;margin:4px 0'>{head}{' '.join(spans)}</div>"
+
+
 # --------------------------------------------------------------------------- the chapter's models
 
 ADULT_FEATURES: tuple[str, ...] = (
@@ -380,7 +419,7 @@ def adult_features(frame: pd.DataFrame, features: Sequence[str] = ADULT_FEATURES
                    ) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
     """Turn a frame from :func:`fmbook.data.load_adult` into a numeric matrix for trees and LIME.
 
-    Categories become their integer codes (missing: -1), so every feature is one
+    Categories become their integer codes (missing: the last code, named ``"?"``), so every feature is one
     column and an explanation names the original feature (``sex``, not
     ``sex_Male``).
 
@@ -396,7 +435,7 @@ def adult_features(frame: pd.DataFrame, features: Sequence[str] = ADULT_FEATURES
     X : pandas.DataFrame, float64, shape (n, len(features))
     y : numpy.ndarray, int64, 1 = income above $50K
     categories : dict
-        For each categorical feature, its category names in code order.
+        For each categorical feature, its category names in code order, ending with ``"?"``.
 
     Raises
     ------
@@ -412,8 +451,11 @@ def adult_features(frame: pd.DataFrame, features: Sequence[str] = ADULT_FEATURES
     for col in features:
         s = frame[col]
         if isinstance(s.dtype, pd.CategoricalDtype):
-            categories[col] = [str(c) for c in s.cat.categories]
-            X[col] = s.cat.codes.astype("float64")
+            names = [str(c) for c in s.cat.categories]
+            codes = s.cat.codes.to_numpy().astype("float64")
+            codes[codes < 0] = len(names)  # a missing value is a category of its own, "?"
+            categories[col] = names + ["?"]
+            X[col] = codes
         else:
             X[col] = s.astype("float64")
     return X.reset_index(drop=True), frame["income"].to_numpy(dtype="int64"), categories
@@ -521,6 +563,6 @@ def train_mnist_cnn(x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size
 __all__ = [
     "ExplanationError", "UnknownFeatureError", "require_predict", "feature_position",
     "additivity_error", "top_k", "topk_overlap", "stability", "exact_shapley", "rank_correlation",
-    "randomisation_similarity", "ADULT_FEATURES", "adult_features", "train_adult_model",
+    "randomisation_similarity", "highlight_html", "ADULT_FEATURES", "adult_features", "train_adult_model",
     "train_review_model", "train_mnist_cnn",
 ]

@@ -13,6 +13,7 @@ from fmbook.explain import (
     additivity_error,
     exact_shapley,
     feature_position,
+    highlight_html,
     randomisation_similarity,
     rank_correlation,
     require_predict,
@@ -205,7 +206,18 @@ def test_adult_features_asked_for_a_missing_column_gives_a_clear_error():
 def test_adult_features_codes_categories_as_numbers():
     frame = pd.DataFrame({"age": [30, 40], "sex": pd.Categorical(["Male", "Female"]), "income": [0, 1]})
     X, y, cats = adult_features(frame, features=["age", "sex"])
-    assert X["sex"].tolist() == [1.0, 0.0] and cats["sex"] == ["Female", "Male"] and y.tolist() == [0, 1]
+    assert X["sex"].tolist() == [1.0, 0.0] and cats["sex"] == ["Female", "Male", "?"] and y.tolist() == [0, 1]
+
+
+def test_adult_features_gives_missing_values_their_own_last_code():
+    frame = pd.DataFrame({"job": pd.Categorical(["a", None, "b"]), "income": [0, 1, 0]})
+    X, _, cats = adult_features(frame, features=["job"])
+    assert X["job"].tolist() == [0.0, 2.0, 1.0] and cats["job"][2] == "?"
+
+
+def test_highlight_html_rejects_mismatched_weights():
+    with pytest.raises(ExplanationError, match="2 words but 1 weights"):
+        highlight_html(["good", "film"], [0.5])
 
 
 # ----------------------------------------------------------------- randomisation check
