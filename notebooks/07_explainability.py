@@ -449,9 +449,15 @@ ch.note("text: LIME vs SHAP top-3 word overlap", text_overlap)
 # ## A small CNN on MNIST
 #
 # The CNN of chapter 02 (`fmbook.models.make_mnist_cnn`), trained briefly with a progress bar.
+# This network is so small that splitting each step over several CPU threads costs more in
+# waiting than it gains; on a CPU we use one thread (a GPU is used when present).
 
 # %%
+from fmbook.device import torch_device
 from fmbook.models import accuracy as cnn_accuracy, make_mnist_cnn, to_image_tensor
+
+if torch_device().type == "cpu":
+    torch.set_num_threads(1)
 
 (x_mnist, y_mnist), (x_mnist_test, y_mnist_test) = data.load_mnist()
 n_cnn = len(x_mnist) if cfg.cnn_train is None else cfg.cnn_train
