@@ -271,7 +271,8 @@ def compare_bars(shap_row, lime_w, title):
     return fig
 
 
-compare_bars(sv.values[person], lime_weights, f"test person {person}");
+compare_bars(sv.values[person], lime_weights, f"test person {person}")
+plt.show()
 
 # %% [markdown]
 # ## Check 2: does LIME give the same answer twice? And does it agree with SHAP?
@@ -535,7 +536,8 @@ def heat_rows(images, rows, n=6):
     return fig
 
 
-heat_rows(x_mnist_test[: cfg.n_digits], maps);
+heat_rows(x_mnist_test[: cfg.n_digits], maps)
+plt.show()
 
 # %% [markdown]
 # ## Check 3: the model-randomisation test
@@ -592,7 +594,8 @@ for n in METHODS:
 # %%
 heat_rows(x_mnist_test[: cfg.n_digits], {"grad (trained)": maps["gradient"], "grad (random)": random_maps["gradient"],
                                         "IG (trained)": maps["integrated gradients"],
-                                        "IG (random)": random_maps["integrated gradients"]});
+                                        "IG (random)": random_maps["integrated gradients"]})
+plt.show()
 
 # %% [markdown]
 # # Explorer: one example, its explanations side by side
