@@ -653,7 +653,8 @@ print(f"* Agreement: LIME and SHAP share {lime_shap_overlap:.0%} of their top-5 
       f"{text_overlap:.0%} of the top-3 words on reviews. Which explanation is 'the' reason is a choice.")
 print(f"* Proxies: sex ranks {rank['sex']} of {len(features)} features. Without sex, {gap_blind / gap_with:.0%} "
       f"of the men-women score gap remains, and the explanation shows no 'sex' at all.")
-print(f"* Sanity: with random weights, {', '.join(failing) or 'no method'} still gives almost the same "
+print(f"* Sanity: with random weights, {' and '.join(failing) or 'no method'} still "
+      f"{'give' if len(failing) > 1 else 'gives'} almost the same "
       f"maps as the trained model (whole-image rank correlation >= 0.9); {best_method} changes most "
       f"({best_similarity:.2f} inside the digit). A heat map that looks like the digit is not evidence "
       f"that it explains the model.")
