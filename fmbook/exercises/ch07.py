@@ -1,0 +1,127 @@
+"""Exercises of chapter 07: explanations, by hand."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from . import Hint, exercise
+
+
+def _exact_shapley(f, x, background):
+    x, background = np.asarray(x, dtype=float), np.asarray(background, dtype=float)
+    d = len(x)
+
+    def value(coalition):
+        rows = background.copy()
+        rows[:, list(coalition)] = x[list(coalition)]  # known features from x, the rest from the background
+        return float(np.mean(f(rows)))
+
+    phi = np.zeros(d)
+    for j in range(d):
+        others = [i for i in range(d) if i != j]
+        for size in range(d):
+            weight = math.factorial(size) * math.factorial(d - size - 1) / math.factorial(d)
+            for S in itertools.combinations(others, size):
+                phi[j] += weight * (value(S + (j,)) - value(S))
+    return phi
+
+
+def _lime_fit(Z, y, distances, kernel_width=0.75):
+    Z, y, distances = np.asarray(Z, dtype=float), np.asarray(y, dtype=float), np.asarray(distances, dtype=float)
+    weights = np.exp(-distances**2 / kernel_width**2)  # close samples count more
+    A = np.c_[np.ones(len(Z)), Z]  # a column of ones for the intercept
+    W = np.diag(weights)
+    beta = np.linalg.solve(A.T @ W @ A, A.T @ W @ y)  # weighted least squares
+    return float(beta[0]), beta[1:]
+
+
+def _topk_overlap(a, b, k):
+    top_a = set(np.argsort(-np.abs(np.asarray(a, dtype=float)), kind="stable")[:k])
+    top_b = set(np.argsort(-np.abs(np.asarray(b, dtype=float)), kind="stable")[:k])
+    return len(top_a & top_b) / k
+
+
+def _toy_f(X):
+    X = np.asarray(X, dtype=float)
+    return X[:, 0] * X[:, 1] + 2.0 * X[:, 2]
+
+
+@exercise("07.exact_shapley", "exact Shapley values of a 3-feature model by enumeration",
+          solution=_exact_shapley,
+          hints=("For each feature j, sum over every coalition S of the other features: "
+                 "weight(|S|) * (v(S with j) - v(S)), weight = |S|! (d-|S|-1)! / d!.",
+                 "v(S) is the mean of f over the background rows with the columns in S replaced by x's values."))
+def _check_exact_shapley(fn) -> None:
+    rng = np.random.default_rng(7)
+    x, bg = rng.normal(size=3), rng.normal(size=(10, 3))
+    got = fn(_toy_f, x, bg)
+    if got is None:
+        raise Hint("your function returned None: did you forget `return`?")
+    got = np.asarray(got, dtype=float)
+    if got.shape != (3,):
+        raise Hint(f"return one value per feature, shape (3,); yours has shape {got.shape}")
+    want = _exact_shapley(_toy_f, x, bg)
+    total = _toy_f(x[None])[0] - _toy_f(bg).mean()
+    zero_base = _exact_shapley(_toy_f, x, np.zeros((1, 3)))
+    if np.allclose(got, zero_base) and not np.allclose(want, zero_base):
+        raise Hint("you replaced the unknown features with zeros: take them from each background row and average")
+    if not np.isclose(got.sum(), total, atol=1e-8):
+        raise Hint(f"the values must add up to f(x) - mean f(background) = {total:.4f}; yours add up to "
+                   f"{got.sum():.4f}. Check the weights |S|!(d-|S|-1)!/d!: for d=3 they are 1/3, 1/6, 1/3")
+    if not np.allclose(got, want, atol=1e-8):
+        raise Hint(f"they add up correctly but the split is wrong: expected {np.round(want, 4)}, "
+                   f"got {np.round(got, 4)}. The interaction x0*x1 must be shared between features 0 and 1")
+
+
+@exercise("07.lime_fit", "LIME's weighted local linear fit", solution=_lime_fit,
+          hints=("Weight each perturbed sample by exp(-distance**2 / kernel_width**2), then solve weighted "
+                 "least squares with an intercept.",
+                 "With A = [1, Z] and W = diag(weights): beta = solve(A.T W A, A.T W y); "
+                 "return (beta[0], beta[1:])."))
+def _check_lime_fit(fn) -> None:
+    rng = np.random.default_rng(3)
+    Z = rng.integers(0, 2, size=(200, 4)).astype(float)
+    distances = np.sqrt(1 - Z.mean(1))  # far from the example when few features are kept
+    y = 0.2 + Z @ np.array([0.5, -0.3, 0.0, 0.1]) + 0.4 * Z[:, 0] * Z[:, 1] + rng.normal(0, 0.05, 200)
+    got = fn(Z, y, distances, kernel_width=0.5)
+    if not isinstance(got, tuple) or len(got) != 2:
+        raise Hint("return a pair (intercept, coefficients)")
+    intercept, coef = float(got[0]), np.asarray(got[1], dtype=float)
+    if coef.shape != (4,):
+        raise Hint(f"one coefficient per feature, shape (4,); yours has shape {coef.shape}")
+    want_b, want_w = _lime_fit(Z, y, distances, kernel_width=0.5)
+    unweighted = np.linalg.lstsq(np.c_[np.ones(len(Z)), Z], y, rcond=None)[0]
+    if np.allclose(coef, unweighted[1:], atol=1e-6) and not np.allclose(want_w, unweighted[1:], atol=1e-6):
+        raise Hint("this is an ordinary (unweighted) fit: LIME weights each sample by its closeness to the example")
+    no_intercept = np.linalg.lstsq(Z * np.sqrt(np.exp(-distances**2 / 0.25))[:, None],
+                                   y * np.sqrt(np.exp(-distances**2 / 0.25)), rcond=None)[0]
+    if np.allclose(coef, no_intercept, atol=1e-6):
+        raise Hint("the fit has no intercept: add a column of ones to Z")
+    if not np.allclose(coef, want_w, atol=1e-6) or not np.isclose(intercept, want_b, atol=1e-6):
+        raise Hint(f"expected coefficients {np.round(want_w, 3)} and intercept {want_b:.3f}, got "
+                   f"{np.round(coef, 3)} and {intercept:.3f}: is the kernel exp(-d**2 / width**2)?")
+
+
+@exercise("07.topk_overlap", "top-k overlap of two explanations", solution=_topk_overlap,
+          hints=("Rank features by the absolute value of their attribution: a large negative weight matters too.",
+                 "Take the k largest of each, then len(set_a & set_b) / k."))
+def _check_topk_overlap(fn) -> None:
+    a = np.array([0.9, -0.8, 0.3, 0.0, 0.0])
+    b = np.array([0.7, 0.1, 0.4, -0.9, 0.0])
+    same = fn(a, a, 3)
+    if same is None:
+        raise Hint("your function returned None")
+    if np.isclose(float(same), 3):
+        raise Hint("return a fraction of k (shared / k), not the count of shared features")
+    if not np.isclose(float(same), 1.0):
+        raise Hint(f"an explanation compared with itself must give 1.0, you returned {same}")
+    got = float(fn(a, b, 2))
+    if np.isclose(got, 1.0):
+        raise Hint("1.0: you ranked by the signed value; weights of -0.8 and -0.9 are among the most important")
+    if not np.isclose(got, 0.5):
+        raise Hint(f"for this case the top-2 sets are {{0, 1}} and {{3, 0}}: overlap 0.5, you returned {got}")
+    if not np.isclose(float(fn(a, -a, 2)), 1.0):
+        raise Hint("flipping every sign does not change which features matter: use absolute values")
