@@ -82,14 +82,14 @@ def read_imdb_archive(source: str | os.PathLike | bytes) -> tuple[pd.DataFrame, 
         UTF-8, or a split has no labelled reviews at all.
     """
     rows: dict[str, list[tuple[int, int, str, int]]] = {"train": [], "test": []}
-    fileobj = io.BytesIO(source) if isinstance(source, bytes) else None
-    name = "archive bytes" if fileobj is not None else Path(source).name
+    name = "archive bytes" if isinstance(source, bytes) else Path(source).name
+    raw = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
     try:
-        if fileobj is not None:
-            tar = tarfile.open(fileobj=fileobj, mode="r|gz")
-        else:
-            tar = tarfile.open(source, mode="r|gz")
-        with tar:
+        # gzip is opened by hand, not with tarfile's "r|gz": tarfile stops at the end-of-archive
+        # marker, and a truncated stream would then pass silently as a shorter archive. Reading
+        # the gzip stream to its end below makes gzip check its length and CRC.
+        gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        with tarfile.open(fileobj=gz, mode="r|") as tar:
             for member in tar:  # stream: each member is read once, in order
                 match = _MEMBER.match(member.name)
                 if match is None or not member.isfile():
@@ -103,11 +103,15 @@ def read_imdb_archive(source: str | os.PathLike | bytes) -> tuple[pd.DataFrame, 
                 except UnicodeDecodeError as exc:
                     raise ArchiveError(f"{member.name} in {name} is not UTF-8 text ({exc})") from None
                 rows[split].append((int(ident), int(rating), text, int(polarity == "pos")))
+        while gz.read(1 << 20):  # the rest of the stream: raises EOFError when truncated
+            pass
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise ArchiveError(
             f"{name} cannot be read as a gzip tar archive ({type(exc).__name__}: {exc}). It is "
             f"truncated or corrupted: delete it and fetch it again with `fmbook data fetch imdb`."
         ) from None
+    finally:
+        raw.close()
     frames = []
     for split in ("train", "test"):
         if not rows[split]:

@@ -297,3 +297,17 @@ def test_labels_of_the_wrong_length_are_rejected():
 
 def test_boolean_labels_become_integers():
     assert text.as_labels(np.array([True, False])).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_archive_cut_anywhere_is_never_read_as_a_shorter_archive(keep):
+    payload = make_archive()
+    with pytest.raises(text.ArchiveError):
+        text.read_imdb_archive(payload[: int(len(payload) * keep)])
+
+
+def test_archive_with_a_flipped_byte_is_rejected():
+    payload = bytearray(make_archive())
+    payload[len(payload) // 2] ^= 0xFF
+    with pytest.raises(text.ArchiveError):
+        text.read_imdb_archive(bytes(payload))
