@@ -308,8 +308,10 @@ def choose_reviews(source: str = "auto", *, profile: str, n_train: int | None = 
     else:
         why = "chosen explicitly"
     if source == "imdb":
-        train, test = load_imdb()
-        description = "IMDB movie reviews (Maas et al. 2011), full-length reviews, official split"
+        train, test = (df.assign(text=df["text"].str.replace("<br />", " ", regex=False))
+                       for df in load_imdb())
+        description = ("IMDB movie reviews (Maas et al. 2011), full-length reviews, official split, "
+                       "HTML line breaks <br /> replaced by spaces")
     else:
         train, test = review_sentence_split("movie", seed=seed)
         description = (f"movie-review sentences (Pang & Lee, rated by Hutto & Gilbert 2014), "

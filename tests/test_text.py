@@ -185,6 +185,7 @@ def test_imdb_is_unavailable_when_no_verified_copy_exists(tmp_path, monkeypatch)
 def test_auto_uses_imdb_when_a_verified_archive_is_present(imdb_mirror, capsys):
     reviews = text.choose_reviews("auto", profile="fast")
     assert reviews.name == "imdb" and len(reviews.train) == 4
+    assert not reviews.train["text"].str.contains("<br />").any()
     assert "data set: imdb" in capsys.readouterr().out
 
 
