@@ -547,6 +547,18 @@ def lstm_params(input_dim, units):
 check("03.lstm_params", lstm_params)
 
 # %% [markdown]
+# **Exercise 03.unknown_share**: given a batch of token ids from `vectorize` (0 = padding,
+# 1 = `[UNK]`), return the share of the *text's* tokens that are unknown. This is the number the
+# Society section printed per domain.
+
+# %%
+def unknown_share_exercise(ids):
+    raise NotImplementedError  # your code here
+
+
+check("03.unknown_share", unknown_share_exercise)
+
+# %% [markdown]
 # Stuck? `hint("03.lstm_params")`, then `hint("03.lstm_params", 2)`, and only then
 # `show_solution("03.lstm_params")`.
 #

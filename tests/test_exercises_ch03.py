@@ -64,3 +64,13 @@ def test_unattempted_exercise_is_reported_not_raised():
         raise NotImplementedError
 
     assert check("03.lstm_params", stub, quiet=True) is False
+
+
+def test_unknown_share_solution_passes_its_checker():
+    ex = get("03.unknown_share")
+    ex.checker(ex.solution)
+
+
+def test_unknown_share_counting_padding_gets_a_specific_hint():
+    with pytest.raises(Hint, match="padding"):
+        get("03.unknown_share").checker(lambda ids: float((np.asarray(ids) == 1).mean()))

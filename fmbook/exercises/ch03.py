@@ -82,3 +82,34 @@ def _check_lstm_params(fn) -> None:
             raise Hint("that is one gate's worth: multiply by the number of gates")
         raise Hint(f"for input_dim={input_dim}, units={units} expect {want}, got {got}; check against "
                    "keras.layers.LSTM(units).count_params() after building it")
+
+
+def _unknown_share(ids: np.ndarray) -> float:
+    ids = np.asarray(ids)
+    real = ids != 0                          # padding (0) is not a token of the text
+    return float((ids == 1).sum() / max(real.sum(), 1))   # 1 is [UNK]
+
+
+@exercise("03.unknown_share", "the share of a text's tokens the vocabulary does not know",
+          solution=_unknown_share,
+          hints=("TextVectorization uses id 0 for padding and id 1 for [UNK].",
+                 "Count the ids equal to 1 and divide by the number of ids that are not 0 "
+                 "(padding is not part of the text)."))
+def _check_unknown_share(fn) -> None:
+    ids = np.array([[5, 1, 7, 0, 0, 0], [1, 1, 9, 4, 0, 0]])
+    got = fn(ids)
+    if got is None:
+        raise Hint("your function returned None")
+    got = float(got)
+    want = _unknown_share(ids)               # 3 unknown of 7 real tokens
+    if np.isclose(got, 3):
+        raise Hint("that is the number of [UNK] tokens; divide by the number of real tokens")
+    if np.isclose(got, 3 / ids.size):
+        raise Hint("you divided by all positions, padding included: padding (id 0) is not part of "
+                   "the text, so leave it out of the denominator")
+    if np.isclose(got, 1 - want):
+        raise Hint("that is the share of known tokens; the exercise asks for the unknown ones (id 1)")
+    if not np.isclose(got, want):
+        raise Hint(f"for {ids.tolist()} expect 3/7 = {want:.3f}, got {got:.3f}")
+    if not np.isclose(float(fn(np.array([[0, 0, 0]]))), 0.0):
+        raise Hint("a batch of padding only has no tokens: return 0.0 instead of dividing by zero")
