@@ -38,9 +38,12 @@
 # | profile | data | TF-IDF baseline | LSTM and BiLSTM | measured (baseline / LSTM / BiLSTM) | time on 2 busy CPU cores |
 # | --- | --- | --- | --- | --- | --- |
 # | `smoke` | 3,000 / 1,000 sentences | 0.65 .. 0.85 | 0.60 .. 0.85 | 0.766 / 0.707 / 0.720 | about 1.5 minutes |
-# | `fast` | all 8,057 / 2,015 sentences | 0.77 .. 0.85 | 0.74 .. 0.86 | 0.806 / 0.777 / 0.770 | about 2.5 minutes |
+# | `fast` | all 8,057 / 2,015 sentences | 0.77 .. 0.85 | 0.72 .. 0.86 | 0.806 / 0.777 / 0.770 | about 2.5 minutes |
 # | `fast` | IMDB (when present) | 0.85 .. 0.95 | 0.85 .. 0.95 | not measured yet | |
 # | `full` | IMDB on a GPU | 0.86 .. 0.95 | 0.88 .. 0.95 | not measured yet | |
+#
+# The measured numbers are for seed 0; with seed 1 they were 0.729 / 0.676 / 0.693 (`smoke`) and
+# 0.799 / 0.748 / 0.765 (`fast`): the LSTM's spread between seeds is a few points on this data.
 #
 # On short sentences the LSTM does **not** beat the bag-of-words baseline: there is too little text
 # per example for word order to pay for the extra parameters, and it overfits within two epochs.
@@ -314,7 +317,7 @@ print(f"LSTM test accuracy on {reviews.name}: {lstm_acc:.4f}   (TF-IDF baseline:
 
 # %%
 LSTM_BANDS = {
-    "movie_sentences": {"smoke": (0.60, 0.85), "fast": (0.74, 0.86), "full": (0.74, 0.86)},
+    "movie_sentences": {"smoke": (0.60, 0.85), "fast": (0.72, 0.86), "full": (0.72, 0.86)},
     "imdb": {"smoke": (0.60, 0.95), "fast": (0.85, 0.95), "full": (0.88, 0.95)},
 }
 ch.check("LSTM test accuracy", lstm_acc, LSTM_BANDS[reviews.name])
