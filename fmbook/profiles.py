@@ -133,9 +133,14 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"n_train": None, "n_test": None, "epochs": 12, "batch_size": 128},
     },
     "03_lstm_reviews": {
-        "smoke": {"n_train": 1500, "n_test": 500, "epochs": 2, "batch_size": 64},
-        "fast": {"n_train": None, "n_test": None, "epochs": 6, "batch_size": 64},
-        "full": {"n_train": None, "n_test": None, "epochs": 8, "batch_size": 64},
+        # n_train/n_test: stratified subsets (None: all); max_tokens/max_len: caps on the
+        # vocabulary and sequence length that the notebook picks from the data.
+        "smoke": {"n_train": 3000, "n_test": 1000, "epochs": 3, "batch_size": 64, "max_tokens": 5000,
+                  "max_len": 200, "embed_dim": 32, "units": 32, "patience": 1},
+        "fast": {"n_train": None, "n_test": None, "epochs": 6, "batch_size": 64, "max_tokens": 20000,
+                 "max_len": 200, "embed_dim": 64, "units": 64, "patience": 2},
+        "full": {"n_train": None, "n_test": None, "epochs": 10, "batch_size": 64, "max_tokens": 20000,
+                 "max_len": 400, "embed_dim": 128, "units": 64, "patience": 2},
     },
     "04_bert_finetuning": {
         "smoke": {"n_train": 256, "n_test": 256, "epochs": 1, "batch_size": 16},
