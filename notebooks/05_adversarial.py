@@ -303,6 +303,8 @@ if importlib.util.find_spec("art") is None:
           "adversarial-robustness-toolbox to run this cell's check.")
     art_agreement = "not installed"
 else:
+    import importlib.metadata
+
     from art.attacks.evasion import FastGradientMethod, ProjectedGradientDescent
     from art.estimators.classification import PyTorchClassifier
 
