@@ -481,6 +481,7 @@ strength = {f"PGD-{s} x{r}": accuracy_under(fast_rs, strong_pgd, EPS, x=x_val, y
             for s, r in tqdm(budgets, desc="attack strength")}
 print("FGSM+RS model on the watched slice:", {k: round(v, 3) for k, v in strength.items()})
 values = list(strength.values())
+print("a weak attack (few, large steps) overstates robustness: compare the first number with the others")
 assert values[2] <= values[1] + 1e-9, "more restarts made the attack weaker: restarts are broken"
 assert values[1] <= values[0] + 0.05, "more steps made the attack clearly weaker: the step size is off"
 
@@ -563,7 +564,7 @@ ch.note("catastrophic overfitting of plain FGSM training observed", bool(collaps
 #
 # Move ε and pick a digit. The attack (PGD-20) is run against each model separately; the titles
 # show each model's prediction on its own adversarial image. Without a live kernel you see the
-# default view (ε = 0.15).
+# default view (the middle of each slider: ε = 0.2, digit 24).
 
 # %%
 from fmbook.widgets import explore
