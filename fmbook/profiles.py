@@ -149,7 +149,7 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         # curve_steps: PGD for the eps sweep and the per-epoch watch on n_val digits;
         # eval_steps x eval_restarts with step alpha_eval: the strong final attack.
         "smoke": {"n_train": 2000, "n_test": 200, "n_val": 100, "batch_size": 64, "eps": 0.2,
-                  "epochs": 1, "lr": 3e-3, "adv_epochs": 2, "adv_lr": 4e-3, "ramp_epochs": 0.5, "rs_alpha": 1.25,
+                  "epochs": 2, "lr": 3e-3, "adv_epochs": 2, "adv_lr": 4e-3, "ramp_epochs": 0.5, "rs_alpha": 1.25,
                   "pgd_train_epochs": 1, "pgd_train_steps": 3, "curve_steps": 10,
                   "eval_steps": 15, "eval_restarts": 2, "alpha_eval": 0.03},
         "fast": {"n_train": 10000, "n_test": 500, "n_val": 150, "batch_size": 128, "eps": 0.3,
