@@ -130,8 +130,8 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "02_cnn_mnist": {
         # n_train: images drawn from the 60,000 (10% of them held out for validation);
         # epochs: every model of the chapter; n_shift: test digits per shift level.
-        "smoke": {"n_train": 3000, "n_test": 1000, "epochs": 2, "batch_size": 64,
-                  "n_shift": 300, "torch_epochs": 2},
+        "smoke": {"n_train": 2400, "n_test": 1000, "epochs": 2, "batch_size": 64,
+                  "n_shift": 200, "torch_epochs": 2},
         "fast": {"n_train": 30000, "n_test": None, "epochs": 3, "batch_size": 128,
                  "n_shift": 1000, "torch_epochs": 3},
         "full": {"n_train": None, "n_test": None, "epochs": 8, "batch_size": 128,

@@ -222,7 +222,7 @@ def keras_cnn(*, batch_norm: bool = False, dropout: float = 0.0, augment: bool =
     for filters in (32, 64):
         stack.append(layers.Conv2D(filters, 3, use_bias=not batch_norm))
         if batch_norm:
-            stack.append(layers.BatchNormalization())
+            stack.append(layers.BatchNormalization(momentum=0.9))
         stack += [layers.ReLU(), layers.MaxPooling2D(2)]
     stack.append(layers.Flatten())
     if dropout:

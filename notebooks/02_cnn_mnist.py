@@ -25,11 +25,11 @@
 #
 # | result | `smoke` (tests) | `fast` (2-core CPU) | `full` (GPU) |
 # | --- | --- | --- | --- |
-# | data | 2,700 train / 300 val, 1,000 test | 27,000 train / 3,000 val, 10,000 test | 54,000 / 6,000, 10,000 test |
+# | data | 2,160 train / 240 val, 1,000 test | 27,000 train / 3,000 val, 10,000 test | 54,000 / 6,000, 10,000 test |
 # | epochs per model | 2 | 3 | 8 |
 # | test accuracy, chapter's best Keras model | 0.80 .. 1 | 0.985 .. 1 | 0.992 .. 1 |
 # | test accuracy, PyTorch seed network | 0.70 .. 1 | 0.975 .. 1 | 0.988 .. 1 |
-# | time | about a minute | under 8 minutes | a few minutes |
+# | time | 1 to 2 minutes | under 8 minutes | a few minutes |
 #
 # The `full` bands come from the keras.io "simple MNIST convnet", which reaches 0.9922 after
 # 15 epochs; here the improved model has 8. Chance is 0.10.
@@ -53,7 +53,12 @@ if importlib.util.find_spec("fmbook") is None:
 # the TensorFlow backend here.
 
 # %%
+import os
 import time
+
+# PyTorch's CPU threads wait without spinning: on a small or busy CPU, spinning threads
+# steal the cores that do the work (set before torch is first imported).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -200,11 +205,13 @@ print(f"seed convnet: validation accuracy {seed_val:.4f} after {cfg.epochs} epoc
 #    mean 0 and variance 1, which lets the network take larger steps safely.
 # 2. **Dropout** (25%) before the dense layers: random units are switched off while training,
 #    so the network cannot lean on a few of them.
-# 3. **Light augmentation**: while training only, each digit is shifted by up to 2 pixels and
-#    rotated by up to 10 degrees, so the model sees more ways of writing the same digit.
-# 4. **A learning-rate schedule and early stopping**: the rate warms up to 3e-3 for the first
+# 3. **A learning-rate schedule and early stopping**: the rate warms up to 3e-3 for the first
 #    10% of steps, then decays along a cosine to zero; the weights of the best validation epoch
 #    are kept (`restore_best_weights`).
+# 4. **Light augmentation**: while training only, each digit is shifted by up to 2 pixels and
+#    rotated by up to 10 degrees, so the model sees more ways of writing the same digit. This
+#    makes the task harder to fit: with a short training budget it can *cost* clean accuracy,
+#    and what it buys shows up later, in the section on shifted digits.
 
 # %%
 def train(model, learning_rate=1e-3, callbacks=()):
@@ -219,14 +226,15 @@ steps = cfg.epochs * int(np.ceil(len(x_train) / cfg.batch_size))
 schedule = keras.optimizers.schedules.CosineDecay(
     initial_learning_rate=1e-4, warmup_target=3e-3, warmup_steps=steps // 10,
     decay_steps=steps - steps // 10)
-early_stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=2, restore_best_weights=True)
+def early_stop():
+    return keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=2, restore_best_weights=True)
+
 
 ladder = [  # (name, model, learning rate, callbacks)
     ("+ batch norm", vision.keras_cnn(batch_norm=True), 1e-3, []),
     ("+ dropout", vision.keras_cnn(batch_norm=True, dropout=0.25), 1e-3, []),
-    ("+ augmentation", vision.keras_cnn(batch_norm=True, dropout=0.25, augment=True), 1e-3, []),
-    ("+ LR schedule, early stop", vision.keras_cnn(batch_norm=True, dropout=0.25, augment=True),
-     schedule, [early_stop]),
+    ("+ LR schedule, early stop", vision.keras_cnn(batch_norm=True, dropout=0.25), schedule, [early_stop()]),
+    ("+ augmentation", vision.keras_cnn(batch_norm=True, dropout=0.25, augment=True), schedule, [early_stop()]),
 ]
 models = {"seed": seed_model}
 rows = [{"model": "seed", "val accuracy": seed_val, "seconds": seed_seconds}]
@@ -234,7 +242,8 @@ for name, model, lr, callbacks in ladder:
     print(f"--- {name}")
     history, seconds = train(model, lr, callbacks)
     models[name] = model
-    rows.append({"model": name, "val accuracy": max(history.history["val_accuracy"]), "seconds": seconds})
+    val_acc = model.evaluate(x_val, y_val, batch_size=1000, verbose=0)[1]  # the weights we keep
+    rows.append({"model": name, "val accuracy": val_acc, "seconds": seconds})
 
 steps_table = pd.DataFrame(rows)
 steps_table["effect"] = steps_table["val accuracy"].diff()
@@ -412,8 +421,8 @@ ch.check("test accuracy, PyTorch seed convnet", torch_test,
 #
 # Four shifts from `fmbook.vision`, each with growing size, applied to the same test digits:
 # rotation (degrees), translation (pixels right and down), Gaussian noise (std, pixels in 0..1)
-# and inversion (blending towards black-on-white). The seed model and the chosen model are
-# compared: the chosen one saw small shifts and rotations while training.
+# and inversion (blending towards black-on-white). Compared: the seed model, the chosen model,
+# and the augmented model, which saw small shifts and rotations while training.
 
 # %%
 n_shift = len(x_test) if cfg.n_shift is None else min(cfg.n_shift, len(x_test))
@@ -426,7 +435,8 @@ def shifted_accuracy(model, kind, level):
 
 
 shift_results = {}
-for label, model in [("seed", seed_model), (best_name, best_model)]:
+compared = {"seed": seed_model, best_name: best_model, "+ augmentation": models["+ augmentation"]}
+for label, model in compared.items():
     shift_results[label] = {kind: [(level, shifted_accuracy(model, kind, level)) for level in levels]
                             for kind, levels in vision.SHIFT_LEVELS.items()}
 vision.plot_shift_curves(shift_results);
@@ -439,6 +449,8 @@ shift4 = dict(best_shift["translation"])[4]
 noise5 = dict(best_shift["noise"])[0.5]
 inverted = dict(best_shift["inversion"])[1.0]
 seed_shift4 = dict(shift_results["seed"]["translation"])[4]
+aug_shift4 = dict(shift_results["+ augmentation"]["translation"])[4]
+aug_rot45 = dict(shift_results["+ augmentation"]["rotation"])[45]
 for name, value in [("shifted accuracy: clean", clean), ("shifted accuracy: rotated 45 deg", rot45),
                     ("shifted accuracy: translated 4 px", shift4), ("shifted accuracy: noise 0.5", noise5),
                     ("shifted accuracy: inverted", inverted)]:
@@ -446,7 +458,8 @@ for name, value in [("shifted accuracy: clean", clean), ("shifted accuracy: rota
 print(f"On {n_shift:,} test digits, the chosen model ({best_name!r}):")
 print(f"  clean {clean:.3f} | rotated 45 degrees {rot45:.3f} | moved 4 pixels {shift4:.3f} "
       f"| noise std 0.5 {noise5:.3f} | inverted {inverted:.3f} (chance 0.10)")
-print(f"  the seed model moved 4 pixels: {seed_shift4:.3f}")
+print(f"  moved 4 pixels: seed model {seed_shift4:.3f}, augmented model {aug_shift4:.3f}; "
+      f"rotated 45 degrees: augmented model {aug_rot45:.3f}")
 
 # %% [markdown]
 # A shift that costs nothing to a person (a digit drawn 4 pixels off-centre, or in black ink on
@@ -483,8 +496,9 @@ explore(render, index=(0, min(199, len(x_test) - 1), 1), rotation=(-90, 90, 5),
 
 # %%
 print(f"- In distribution, the chosen model is right on {test_acc:.1%} of the test digits.")
-print(f"- Tilted by 45 degrees it is right on {rot45:.1%}; moved 4 pixels, {shift4:.1%} "
-      f"(the seed model, never trained on shifts: {seed_shift4:.1%}).")
+print(f"- Tilted by 45 degrees it is right on {rot45:.1%}; moved 4 pixels, {shift4:.1%}.")
+print(f"- Moved 4 pixels, the seed model is right on {seed_shift4:.1%} and the model trained with "
+      f"augmentation on {aug_shift4:.1%} (it saw shifts of up to 2 pixels).")
 print(f"- With noise of std 0.5, {noise5:.1%}; inverted (dark ink on light paper), {inverted:.1%}, "
       f"where guessing gives 10%.")
 print(f"- Its {len(vision.confidently_wrong(test_probs, y_test, k=len(y_test)))} test mistakes include "
@@ -497,9 +511,10 @@ print(f"- Its {len(vision.confidently_wrong(test_probs, y_test, k=len(y_test)))}
 # - **Confidence is not a warning light.** Off distribution the model still puts most of its
 #   probability on one digit. Systems that act on predictions need a separate check that the
 #   input looks like the training data, and a person to send doubtful cases to.
-# - **Robustness is bought shift by shift.** Augmentation helped against the shifts it imitated;
-#   it did little against inversion. Chapter 05 goes further: inputs changed *on purpose*, by
-#   an adversary, with changes a person cannot see.
+# - **Robustness is bought shift by shift.** Augmentation imitates small shifts and rotations;
+#   compare its curves with the seed's above: what it buys is against the shifts it imitated,
+#   not against noise or inversion, which nobody showed it. Chapter 05 goes further: inputs
+#   changed *on purpose*, by an adversary, with changes a person cannot see.
 # - **Who pays for the error?** A misread postcode delays a letter; a misread amount on a
 #   cheque or a dosage form costs someone more. The acceptable error rate depends on who is
 #   affected, which the accuracy number does not say.
