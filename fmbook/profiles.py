@@ -132,8 +132,8 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         # epochs: every model of the chapter; n_shift: test digits per shift level.
         "smoke": {"n_train": 2400, "n_test": 1000, "epochs": 2, "batch_size": 64,
                   "n_shift": 200, "torch_epochs": 2},
-        "fast": {"n_train": 30000, "n_test": None, "epochs": 3, "batch_size": 128,
-                 "n_shift": 1000, "torch_epochs": 3},
+        "fast": {"n_train": None, "n_test": None, "epochs": 2, "batch_size": 128,
+                 "n_shift": 1000, "torch_epochs": 2},
         "full": {"n_train": None, "n_test": None, "epochs": 8, "batch_size": 128,
                  "n_shift": None, "torch_epochs": 8},
     },
