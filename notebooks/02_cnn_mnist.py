@@ -248,7 +248,7 @@ for name, model, lr, callbacks in ladder:
     rows.append({"model": name, "val accuracy": val_acc, "seconds": seconds})
 
 steps_table = pd.DataFrame(rows)
-steps_table["effect"] = steps_table["val accuracy"].diff()
+steps_table["effect"] = steps_table["val accuracy"].diff().fillna(0.0)  # against the step before
 steps_table.style.format({"val accuracy": "{:.4f}", "effect": "{:+.4f}", "seconds": "{:.0f}"})
 
 # %% [markdown]
