@@ -128,9 +128,14 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"steps": 5000, "learning_rate": 0.5},
     },
     "02_cnn_mnist": {
-        "smoke": {"n_train": 2000, "n_test": 1000, "epochs": 2, "batch_size": 64},
-        "fast": {"n_train": 20000, "n_test": None, "epochs": 4, "batch_size": 128},
-        "full": {"n_train": None, "n_test": None, "epochs": 12, "batch_size": 128},
+        # n_train: images drawn from the 60,000 (10% of them held out for validation);
+        # epochs: every model of the chapter; n_shift: test digits per shift level.
+        "smoke": {"n_train": 2400, "n_test": 1000, "epochs": 2, "batch_size": 64,
+                  "n_shift": 200, "torch_epochs": 2},
+        "fast": {"n_train": None, "n_test": None, "epochs": 2, "batch_size": 128,
+                 "n_shift": 1000, "torch_epochs": 2},
+        "full": {"n_train": None, "n_test": None, "epochs": 8, "batch_size": 128,
+                 "n_shift": None, "torch_epochs": 8},
     },
     "03_lstm_reviews": {
         # n_train/n_test: stratified subsets (None: all); max_tokens/max_len: caps on the

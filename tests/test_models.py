@@ -1,0 +1,82 @@
+"""Unit tests of the PyTorch MNIST convnet (fmbook.models) and the device choice it trains on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fmbook import device as fdevice
+from fmbook.models import accuracy, count_parameters, make_mnist_cnn, predict_logits, to_image_tensor
+
+
+def test_mnist_cnn_outputs_ten_logits_per_image():
+    model = make_mnist_cnn().eval()
+    with torch.no_grad():
+        out = model(torch.rand(5, 1, 28, 28))
+    assert out.shape == (5, 10)
+
+
+def test_mnist_cnn_has_121930_parameters():
+    assert count_parameters(make_mnist_cnn()) == 121_930
+
+
+def test_mnist_cnn_with_batch_norm_adds_its_scale_and_shift():
+    assert count_parameters(make_mnist_cnn(batch_norm=True)) == 121_930 + 2 * (32 + 64)
+
+
+def test_mnist_cnn_dropout_is_off_in_eval_mode():
+    torch.manual_seed(0)
+    model = make_mnist_cnn(dropout=0.5).eval()
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x))
+
+
+def test_to_image_tensor_scales_uint8_and_adds_channel():
+    t = to_image_tensor(np.full((2, 28, 28), 255, np.uint8))
+    assert t.shape == (2, 1, 28, 28) and t.dtype == torch.float32 and float(t.max()) == 1.0
+
+
+def test_to_image_tensor_rejects_wrong_shape():
+    with pytest.raises(ValueError, match="shape"):
+        to_image_tensor(np.zeros((2, 3, 28, 28), np.float32))
+
+
+def test_to_image_tensor_rejects_wrong_dtype():
+    with pytest.raises(ValueError, match="dtype"):
+        to_image_tensor(np.zeros((2, 28, 28), np.int64))
+
+
+def test_accuracy_rejects_label_count_mismatch():
+    with pytest.raises(ValueError, match="labels"):
+        accuracy(make_mnist_cnn(), np.zeros((3, 28, 28), np.uint8), np.zeros(2))
+
+
+def test_predict_logits_shape_matches_images():
+    assert predict_logits(make_mnist_cnn(), np.zeros((7, 28, 28), np.uint8), batch_size=3).shape == (7, 10)
+
+
+def test_torch_device_falls_back_to_cpu_without_accelerators(monkeypatch):
+    monkeypatch.delenv(fdevice.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(fdevice, "_mps_available", lambda: False)
+    assert fdevice.torch_device().type == "cpu"
+
+
+def test_torch_device_prefers_cuda_when_visible(monkeypatch):
+    monkeypatch.delenv(fdevice.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert fdevice.torch_device().type == "cuda"
+
+
+def test_torch_device_honours_the_environment_override(monkeypatch):
+    monkeypatch.setenv(fdevice.DEVICE_ENV, "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert fdevice.torch_device().type == "cpu"
+
+
+def test_torch_device_refuses_cuda_when_absent(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        fdevice.torch_device("cuda")
