@@ -323,6 +323,34 @@ def length_batches(lengths: Sequence[int], batch_size: int, *, shuffle: bool = T
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def predict_logits(model, ids: Sequence[Sequence[int]], *, pad_id: int = 0, batch_size: int = 64,
+                   device=None) -> np.ndarray:
+    """Class logits of a sequence classifier for pre-tokenised examples, in their order.
+
+    Examples are run in batches of similar length (sorted, then put back in order),
+    without gradients and in eval mode; on CUDA under float16 autocast.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (len(ids), num_labels)
+    """
+    import torch
+
+    if len(ids) == 0:
+        raise ValueError("predict_logits got no examples")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.eval()
+    order = np.argsort([len(s) for s in ids], kind="stable")
+    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+        for start in range(0, len(ids), int(batch_size)):
+            idx = order[start:start + int(batch_size)]
+            batch = collate([ids[i] for i in idx], pad_id=pad_id)
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+            out[idx] = logits.float().cpu().numpy()
+    return out
+
+
 # --------------------------------------------------------------------------- schedule
 
 
