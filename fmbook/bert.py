@@ -286,7 +286,7 @@ def collate(ids: Sequence[Sequence[int]], labels: Sequence[int] | None = None, *
         mask[i, : len(seq)] = 1
     batch = {"input_ids": input_ids, "attention_mask": mask}
     if labels is not None:
-        batch["labels"] = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        batch["labels"] = torch.tensor(np.array(labels), dtype=torch.long)
     return batch
 
 

@@ -26,8 +26,8 @@
 #
 # | profile | checkpoint | training data | expected test accuracy (fine-tuned) | time |
 # | --- | --- | --- | --- | --- |
-# | `smoke` | MiniLM, 6 layers (offline package) | 320 sentences, 2 epochs | 0.62 .. 1 | about a minute |
-# | `fast` | MiniLM, 6 layers (offline package) | 4,000 sentences, 2 epochs | >= 0.82, and >= 0.04 above TF-IDF | 10 to 15 minutes on 2 CPU cores |
+# | `smoke` | MiniLM, 6 layers (offline package) | 256 sentences, 2 epochs | 0.62 .. 1 | about a minute on an idle 2-core CPU |
+# | `fast` | MiniLM, 6 layers (offline package) | 2,000 sentences, 2 epochs | >= 0.82, and >= 0.04 above TF-IDF | about 10 minutes on an idle 2-core CPU |
 # | `full` | `bert-base-uncased` (Hugging Face hub) | all 7,250 training sentences | >= 0.90 | minutes on a GPU |
 #
 # The data are 10,072 movie-review sentences (Rotten Tomatoes snippets of Pang & Lee, each rated by
@@ -696,9 +696,10 @@ ch.note("fine-tuning energy estimate (Wh)", round(ft_wh, 3))
 #   the fine-tuned one knows, including its associations.
 # * **Bias with a confidence interval.** A sentiment model should not care who wrote a film. The
 #   probe measures whether it does, for twelve templates and a handful of terms: a small, specific
-#   test. An interval that includes 0 means *not detected with this probe*, not *absent*; a term
-#   whose interval excludes 0 is a finding to report, e.g. before the model scores customer
-#   reviews that mention people.
+#   test. An interval that includes 0 means *not detected with this probe*, not *absent*. An
+#   interval that excludes 0 means the shift is real for these templates; whether it matters
+#   depends on its size (a shift of 0.01 in P(positive) rarely flips a decision, 0.1 often does)
+#   and on where the model is used, e.g. scoring customer reviews that mention people.
 
 # %%
 print(f"test accuracy: fine-tuned {ft_acc:.3f}, TF-IDF {tfidf_acc:.3f} (margin {ft_acc - tfidf_acc:+.3f}), "
