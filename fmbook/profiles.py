@@ -148,7 +148,7 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "fast": {"n_train": 1200, "n_val": 150, "n_test": 400, "epochs": 2, "batch_size": 32,
                  "lr": 8e-5, "warmup_frac": 0.1, "max_length_cap": 64,
                  "curve_sizes": [32, 128], "curve_seeds": 3, "curve_min_steps": 8, "curve_test": 150,
-                 "trainer_n": 128, "n_bootstrap": 2000},
+                 "trainer_n": 400, "n_bootstrap": 2000},
         "full": {"n_train": None, "n_val": 1000, "n_test": None, "epochs": 2, "batch_size": 32,
                  "lr": 2e-5, "warmup_frac": 0.1, "max_length_cap": 512,
                  "curve_sizes": [32, 128, 512, 2048], "curve_seeds": 3, "curve_min_steps": 50,
