@@ -145,7 +145,7 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
                   "lr": 1e-4, "warmup_frac": 0.1, "max_length_cap": 64,
                   "curve_sizes": [16, 32], "curve_seeds": 3, "curve_min_steps": 3, "curve_test": 32,
                   "trainer_n": 32, "n_bootstrap": 500},
-        "fast": {"n_train": 1200, "n_val": 150, "n_test": 400, "epochs": 2, "batch_size": 32,
+        "fast": {"n_train": 2400, "n_val": 150, "n_test": 400, "epochs": 2, "batch_size": 32,
                  "lr": 8e-5, "warmup_frac": 0.1, "max_length_cap": 64,
                  "curve_sizes": [32, 128], "curve_seeds": 3, "curve_min_steps": 8, "curve_test": 150,
                  "trainer_n": 400, "n_bootstrap": 2000},
