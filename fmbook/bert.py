@@ -323,6 +323,67 @@ def length_batches(lengths: Sequence[int], batch_size: int, *, shuffle: bool = T
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def plan_batches(batch_size: int, max_length: int, config, *, memory_bytes: int | None = None,
+                 device=None, safety: float = 0.6) -> tuple[int, int]:
+    """Split a batch into micro-batches that fit the accelerator's memory.
+
+    Training memory is estimated as 16 bytes per parameter (fp32 weights, gradients and
+    AdamW's two moments) plus, per sequence, the activations of mixed-precision
+    training, about ``layers * length * hidden * (34 + 5 * heads * length / hidden)``
+    bytes (Korthikanti et al. 2022). The batch is then cut into ``accumulation``
+    micro-batches whose gradients are summed before one optimiser step, which
+    trains the same as the whole batch.
+
+    Parameters
+    ----------
+    batch_size : int
+        The batch size the optimiser should see.
+    max_length : int
+        The longest sequence in tokens.
+    config : transformers.PretrainedConfig
+        The model's configuration (``num_hidden_layers``, ``hidden_size``,
+        ``num_attention_heads``, ``vocab_size``, ``intermediate_size``).
+    memory_bytes : int, optional
+        The memory to plan for. By default the total memory of a CUDA ``device``;
+        on a CPU or MPS device (no fixed budget) the batch is not split.
+    device : torch.device, optional
+    safety : float, default 0.6
+        The share of the memory the plan may use (the estimate is rough, and the
+        allocator needs room).
+
+    Returns
+    -------
+    (micro_batch, accumulation) : tuple of int
+        ``micro_batch * accumulation >= batch_size``, ``accumulation >= 1``.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive size, or when not even one sequence fits.
+    """
+    if batch_size < 1 or max_length < 1:
+        raise ValueError(f"batch_size and max_length must be positive, got {batch_size} and {max_length}")
+    if memory_bytes is None:
+        if device is None or getattr(device, "type", str(device)) != "cuda":
+            return batch_size, 1
+        import torch
+
+        memory_bytes = torch.cuda.get_device_properties(device).total_memory
+    layers, hidden = config.num_hidden_layers, config.hidden_size
+    heads = config.num_attention_heads
+    ffn = getattr(config, "intermediate_size", 4 * hidden)
+    params = config.vocab_size * hidden + layers * (4 * hidden * hidden + 2 * hidden * ffn)
+    per_sequence = layers * max_length * hidden * (34 + 5 * heads * max_length / hidden)
+    budget = safety * memory_bytes - 16 * params
+    fits = int(budget // per_sequence)
+    if fits < 1:
+        raise ValueError(
+            f"not even one sequence of {max_length} tokens fits in {memory_bytes / 2**30:.1f} GiB "
+            f"for this model: lower max_length or use a smaller checkpoint (FMBOOK_BERT)")
+    accumulation = math.ceil(batch_size / min(fits, batch_size))
+    return math.ceil(batch_size / accumulation), accumulation
+
+
 def predict_logits(model, ids: Sequence[Sequence[int]], *, pad_id: int = 0, batch_size: int = 64,
                    device=None) -> np.ndarray:
     """Class logits of a sequence classifier for pre-tokenised examples, in their order.

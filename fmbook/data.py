@@ -407,6 +407,7 @@ def fetch_file(dataset: str | Dataset, filename: str, *, progress: bool = True) 
                 failures.append(f"{url}: checksum mismatch (got sha256 {sha256_of(tmp)[:12]}..., "
                                 f"expected {spec.sha256[:12]}...)")
                 continue
+            os.chmod(tmp, 0o644)  # mkstemp makes files private; cached data are plain readable files
             os.replace(tmp, cached)  # atomic: the final name only ever holds a verified file
             return cached
         except (urllib.error.URLError, OSError, tarfile.TarError, ChecksumError) as exc:

@@ -91,6 +91,7 @@ def record(
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump(entry, fh, indent=2, sort_keys=False)
+    os.chmod(tmp, 0o644)  # mkstemp makes files private; the ledger is a plain readable file
     os.replace(tmp, path)
     return path
 

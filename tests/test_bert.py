@@ -302,3 +302,36 @@ def test_ledger_metric_prefers_the_same_profile():
     ]
     name, value, entry = bert.ledger_metric(entries, "03_lstm_reviews", profile="fast")
     assert (name, value, entry["profile"]) == ("test accuracy", 0.8, "fast")
+
+
+class _BertBase:
+    num_hidden_layers, hidden_size, num_attention_heads = 12, 768, 12
+    intermediate_size, vocab_size = 3072, 30522
+
+
+def test_plan_batches_keeps_the_batch_whole_on_a_cpu():
+    from fmbook.bert import plan_batches
+
+    assert plan_batches(32, 512, _BertBase()) == (32, 1)
+
+
+def test_plan_batches_accumulates_on_a_16gb_gpu_at_512_tokens():
+    from fmbook.bert import plan_batches
+
+    micro, accumulation = plan_batches(32, 512, _BertBase(), memory_bytes=16 * 2**30)
+    assert accumulation > 1 and micro * accumulation >= 32 and micro < 32
+
+
+def test_plan_batches_keeps_short_sequences_whole_on_a_16gb_gpu():
+    from fmbook.bert import plan_batches
+
+    assert plan_batches(32, 128, _BertBase(), memory_bytes=16 * 2**30) == (32, 1)
+
+
+def test_plan_batches_rejects_a_memory_too_small_for_one_sequence():
+    import pytest
+
+    from fmbook.bert import plan_batches
+
+    with pytest.raises(ValueError, match="not even one sequence"):
+        plan_batches(32, 512, _BertBase(), memory_bytes=2**30)
