@@ -174,7 +174,8 @@ CHAPTER_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         # take about 3 min and give about 0.7 under strong PGD (10,000 digits x 5 epochs gave 0.32).
         # full, measured on CPU with fmbook.robust.adversarial_training (1,000 test digits, PGD-100
         # x 3 restarts, step 0.01): PGD-10 training for 4 epochs gave 0.910 (clean 0.985), FGSM+RS
-        # for 15 epochs 0.796 (clean 0.992); 8 PGD epochs keep the chapter near 20 min on a T4.
+        # for 15 epochs 0.796 (clean 0.992); 8 PGD epochs are meant to keep the chapter
+        # under 20 min on a T4 (an estimate: no GPU was available to time it).
         "smoke": {"n_train": 2000, "n_test": 200, "n_val": 100, "batch_size": 64, "eps": 0.2,
                   "epochs": 2, "lr": 3e-3, "adv_epochs": 2, "adv_lr": 4e-3, "ramp_fraction": 0.25, "rs_alpha": 1.25,
                   "pgd_train_epochs": 1, "pgd_train_steps": 3, "curve_steps": 10, "watch_per_epoch": 1,

@@ -32,7 +32,7 @@
 # | profile | ε | standard model: clean / under PGD | FGSM+RS model under strong PGD | PGD-trained model under strong PGD | time |
 # | --- | --- | --- | --- | --- | --- |
 # | `smoke` | 0.2 | ≥ 0.75 / ≤ 0.35 | 0.2 .. 0.85, at least 0.1 above the standard model | 0.2 .. 0.85 | under 2 min |
-# | `fast` | 0.3 | ≥ 0.95 / ≤ 0.10 | 0.55 .. 0.85 (measured 0.69 to 0.71 over three seeds) | 0.55 .. 0.90 | under 15 min on 2 CPU cores |
+# | `fast` | 0.3 | ≥ 0.95 / ≤ 0.10 | 0.55 .. 0.85 (measured 0.69 to 0.74 over four runs) | 0.55 .. 0.85 | under 15 min on 2 CPU cores |
 # | `full` | 0.3 | ≥ 0.98 / ≤ 0.05 | 0.70 .. 0.97 | ≥ 0.89 (Madry et al.: 0.896) | under 20 min on a T4 GPU |
 #
 # The upper ends of the bands are there too: a robust accuracy close to the clean accuracy at
@@ -418,7 +418,7 @@ def fgsm_rs_input(model, x, y, progress):
 
 
 def fgsm_input(model, x, y, progress):
-    return fgsm(model, x, y, ramped(progress))                       # no random start
+    return fgsm(model, x, y, ramped(progress))                           # no random start
 
 
 def pgd_input(model, x, y, progress):
@@ -436,7 +436,7 @@ def watch(model):
 # Adversarial training needs far more updates than ordinary training. Measured on `fast` (2 CPU
 # cores, strong PGD at ε = 0.3): 10,000 digits for 5 epochs (50,000 examples seen) gave a robust
 # accuracy of only 0.32, while all 60,000 digits for 3 epochs (180,000 seen, about 3 minutes)
-# gave about 0.70; the clean accuracy was above 0.93 in both. A model that is accurate is not yet
+# gave about 0.70; both passed the clean-accuracy check (at least 0.90). A model that is accurate is not yet
 # a model that is robust.
 
 # %%
@@ -451,7 +451,7 @@ print("robust accuracy on the watched slice during training:", np.round(hist_fas
 # Same budget and schedule, but without the random start. Wong et al. observed that such a model
 # can suddenly learn to defeat the one FGSM step it is trained on, while its accuracy against
 # PGD collapses: the attack's linear approximation stops describing the loss surface. The FGSM
-# accuracy stays high, the PGD accuracy does not. Watch the PGD accuracy epoch by epoch.
+# accuracy stays high, the PGD accuracy does not. Watch its PGD accuracy during training.
 
 # %%
 torch.manual_seed(1)
@@ -551,7 +551,7 @@ ch.check("robust-accuracy gain of FGSM+RS over the standard model", robust_fast_
 ch.check("PGD-trained model: clean accuracy", float(table.loc[f"PGD-{cfg.pgd_train_steps} trained", "clean"]),
          {"smoke": (0.5, 1.0), "fast": (0.90, 1.0), "full": (0.98, 1.0)})
 ch.check(f"PGD-trained model: accuracy under strong PGD at eps={EPS}", robust_madry,
-         {"smoke": (0.2, 0.85), "fast": (0.55, 0.90), "full": (0.89, 0.99)})
+         {"smoke": (0.2, 0.85), "fast": (0.55, 0.85), "full": (0.89, 0.99)})
 ch.note(f"FGSM (no random start) model: accuracy under strong PGD at eps={EPS}", robust_plain)
 ch.note(f"FGSM (no random start) model: accuracy under FGSM at eps={EPS}",
         float(table.loc["FGSM, no random start", f"FGSM ε={EPS}"]))
