@@ -70,3 +70,19 @@ def test_pgd_step_projected_around_the_iterate_gets_a_specific_hint(capsys):
 
     assert not check("05.pgd_step", wrong_centre)
     assert "centred on the clean image" in capsys.readouterr().out
+
+
+def test_fgsm_on_a_model_left_in_training_mode_gets_the_eval_hint(capsys):
+    def fgsm_in_training_mode(model, x, y, eps):
+        x = x.clone().requires_grad_(True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        return (x + eps * x.grad.sign()).clamp(0, 1).detach()
+
+    assert not check("05.fgsm", fgsm_in_training_mode)
+    assert "model.eval()" in capsys.readouterr().out
+
+
+def test_fmbook_robust_fgsm_passes_the_checker():
+    from fmbook import robust
+
+    assert check("05.fgsm", robust.fgsm, quiet=True)
