@@ -15,18 +15,26 @@ from pathlib import Path
 
 import pytest
 
-from fmbook.exercises import get
+from fmbook.exercises import all_exercises, get
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.py"))
 _ID = re.compile(r"^\d\d\.\w+$")
 _NO_DEFAULT = "<no default>"
 
 
+def _is_exercise_check(func: ast.expr) -> bool:
+    """``check(...)`` or ``exercises.check(...)`` (not ``ch.check``, the chapter's result check)."""
+    if isinstance(func, ast.Name):
+        return func.id == "check"
+    return (isinstance(func, ast.Attribute) and func.attr == "check"
+            and isinstance(func.value, ast.Name) and func.value.id == "exercises")
+
+
 def _exercise_calls(tree: ast.Module) -> list[tuple[str, str, int]]:
     """``(exercise id, name of the function checked, line)`` for each ``check("NN.name", fn)``."""
     calls = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
+        if (isinstance(node, ast.Call) and _is_exercise_check(node.func)
                 and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant)
                 and isinstance(node.args[0].value, str) and _ID.match(node.args[0].value)
                 and isinstance(node.args[1], ast.Name)):
@@ -89,6 +97,12 @@ def test_every_exercise_id_names_the_chapter_of_its_notebook():
     wrong = [f"{case.values[0].name}: {case.values[2]}" for case in CASES
              if case.values[2][:2] != case.values[0].name[:2]]
     assert not wrong
+
+
+def test_every_exercise_is_offered_in_its_notebook():
+    offered = {case.values[2] for case in CASES}
+    missing = [ex.id for ex in all_exercises() if ex.id not in offered]
+    assert not missing, f"exercises registered but never checked in a notebook: {missing}"
 
 
 @pytest.mark.parametrize("path, tree, exercise_id, name, line", CASES)
