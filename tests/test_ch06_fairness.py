@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fmbook.exercises import get
 from fmbook.profiles import PROFILES, chapter_settings
@@ -13,6 +14,7 @@ def test_dp_difference_with_a_sign_gets_the_sign_hint(hint_of):
     assert "sign" in hint_of("06.dp_difference", lambda y_pred, groups: -solution(y_pred, groups))
 
 
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
 def test_dp_difference_with_hard_coded_group_names_gets_a_specific_hint(hint_of):
     def groups_a_and_b(y_pred, groups):
         return float(y_pred[groups == "a"].mean() - y_pred[groups == "b"].mean())
