@@ -6,7 +6,7 @@ notebooks; this module holds the plumbing they share:
 * :func:`as_float_images` validates digit arrays and scales them to ``[0, 1]``;
 * the shift transforms :func:`rotate`, :func:`translate`, :func:`add_noise`,
   :func:`invert` and the dispatcher :func:`perturb` (chapter 02's society
-  section, chapter 05's robustness audit);
+  section);
 * :func:`softmax` and :func:`confidently_wrong` for a model's outputs;
 * plots: filters, feature maps, the confidently-wrong gallery, class
   probabilities, accuracy against shift size.
