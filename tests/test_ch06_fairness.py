@@ -54,4 +54,36 @@ def test_fpr_from_calibration_with_fnr_instead_of_tpr_gets_a_specific_hint(hint_
 def test_settings_give_a_usable_bootstrap_and_booster_on_every_profile():
     for profile in PROFILES:
         s = chapter_settings("06_fairness", profile)
-        assert s.n_bootstrap >= 10 and s.gb_max_iter > 0
+        assert s.n_bootstrap >= 10 and s.gb_max_iter > 0 and s.grid_size >= 5
+        assert 0 < s.val_fraction < 1 and 0 < s.dp_target < 0.1
+
+
+def test_equal_opportunity_with_one_threshold_for_all_gets_the_per_group_hint(hint_of):
+    def one_threshold(scores, y_true, groups, target_tpr):
+        t = float(np.quantile(scores[y_true == 1], 1 - target_tpr))
+        return {g: t for g in np.unique(groups)}
+
+    assert "same threshold" in hint_of("06.equal_opportunity", one_threshold)
+
+
+def test_equal_opportunity_with_equal_selection_rates_gets_the_positives_hint(hint_of):
+    def equal_selection(scores, y_true, groups, target_tpr):
+        return {g: float(np.quantile(scores[groups == g], 1 - target_tpr)) for g in np.unique(groups)}
+
+    assert "only the group's positives" in hint_of("06.equal_opportunity", equal_selection)
+
+
+def test_equal_opportunity_with_the_quantile_flipped_gets_a_specific_hint(hint_of):
+    def flipped(scores, y_true, groups, target_tpr):
+        return {g: float(np.quantile(scores[(groups == g) & (y_true == 1)], target_tpr))
+                for g in np.unique(groups)}
+
+    assert "(1 - target_tpr) quantile" in hint_of("06.equal_opportunity", flipped)
+
+
+def test_equal_opportunity_solution_reaches_the_target_on_a_fresh_sample():
+    from fmbook.chapters.ch06_fairness import _equal_opportunity_thresholds, _scored_population, _tpr_by_group
+
+    thresholds = _equal_opportunity_thresholds(*_scored_population(0), 0.6)
+    tpr = _tpr_by_group(thresholds, *_scored_population(1))
+    assert all(abs(t - 0.6) < 0.05 for t in tpr.values())

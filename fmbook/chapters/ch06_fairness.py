@@ -10,11 +10,16 @@ from ..exercises import Hint, exercise
 
 # Settings per profile. ``None`` as a size means "all of it".
 SETTINGS: dict[str, dict] = {
-    # n_train: rows of adult.data used for training (None = all 32,561); the test set is
-    # always all of adult.test. gb_max_iter: boosting rounds of the gradient-boosted model.
-    "smoke": {"n_train": 8000, "n_bootstrap": 50, "gb_max_iter": 60},
-    "fast": {"n_train": None, "n_bootstrap": 200, "gb_max_iter": 200},
-    "full": {"n_train": None, "n_bootstrap": 1000, "gb_max_iter": 200},
+    # n_train: rows of adult.data used (None = all 32,561), of which val_fraction is held out as
+    # the validation split; the test set is always all of adult.test. gb_max_iter: boosting
+    # rounds of the gradient-boosted model. grid_size: GridSearch models on the frontier.
+    # dp_target: the largest validation DP difference a deployable mitigation may have.
+    "smoke": {"n_train": 8000, "val_fraction": 0.25, "n_bootstrap": 50, "gb_max_iter": 60,
+              "grid_size": 9, "dp_target": 0.03},
+    "fast": {"n_train": None, "val_fraction": 0.25, "n_bootstrap": 200, "gb_max_iter": 200,
+             "grid_size": 15, "dp_target": 0.03},
+    "full": {"n_train": None, "val_fraction": 0.25, "n_bootstrap": 1000, "gb_max_iter": 200,
+             "grid_size": 31, "dp_target": 0.03},
 }
 
 
@@ -118,3 +123,60 @@ def _check_identity(fn) -> None:
             raise Hint("use (1 - FNR), the true positive rate, not FNR")
         if not np.isclose(got, want):
             raise Hint(f"for p={p}, PPV={ppv}, FNR={fnr} expected FPR {want:.4f}, got {got:.4f}")
+
+
+def _equal_opportunity_thresholds(scores: np.ndarray, y_true: np.ndarray, groups: np.ndarray,
+                                  target_tpr: float) -> dict:
+    scores, y_true, groups = np.asarray(scores, dtype=float), np.asarray(y_true), np.asarray(groups)
+    return {g: float(np.quantile(scores[(groups == g) & (y_true == 1)], 1 - target_tpr))
+            for g in np.unique(groups)}
+
+
+def _scored_population(seed: int, n: int = 40000):
+    """Two groups with different base rates and differently shifted scores (a biased scorer)."""
+    rng = np.random.default_rng(seed)
+    groups = rng.choice(np.array(["p", "q"]), n, p=[0.6, 0.4])
+    base = np.where(groups == "p", 0.35, 0.15)
+    y = (rng.random(n) < base).astype(int)
+    shift = np.where(groups == "p", 0.0, -0.8)  # the scorer under-rates group q
+    scores = 1 / (1 + np.exp(-(1.6 * (2 * y - 1) + shift + rng.normal(0, 1.2, n))))
+    return scores, y, groups
+
+
+def _tpr_by_group(thresholds: dict, scores, y, groups) -> dict:
+    return {g: float(np.mean(scores[(groups == g) & (y == 1)] >= thresholds[g])) for g in np.unique(groups)}
+
+
+@exercise("06.equal_opportunity", "per-group thresholds for equal opportunity, chosen on one sample",
+          solution=_equal_opportunity_thresholds,
+          hints=("Equal opportunity is separation restricted to the positives: every group should have "
+                 "the same true positive rate. Only the group's rows with y_true == 1 decide its threshold.",
+                 "A threshold t gives TPR = share of the group's positives with score >= t. For a TPR of "
+                 "target_tpr take the (1 - target_tpr) quantile of those scores: "
+                 "np.quantile(scores[(groups == g) & (y_true == 1)], 1 - target_tpr)."))
+def _check_equal_opportunity(fn) -> None:
+    target = 0.75
+    scores, y, groups = _scored_population(61)
+    got = fn(scores.copy(), y.copy(), groups.copy(), target)
+    if got is None:
+        raise Hint("your function returned None: return a dict {group: threshold}")
+    if not isinstance(got, dict) or set(got) != set(np.unique(groups).tolist()):
+        raise Hint(f"return a dict with one threshold per group, keys {sorted(np.unique(groups).tolist())}; "
+                   f"got {got!r:.80}")
+    thresholds = {g: float(v) for g, v in got.items()}
+    # judged on a fresh sample from the same population: the learner never sees these rows
+    s2, y2, g2 = _scored_population(62)
+    tpr = _tpr_by_group(thresholds, s2, y2, g2)
+    if np.isclose(thresholds["p"], thresholds["q"]):
+        raise Hint("both groups got the same threshold: the scorer rates the groups differently, so "
+                   f"one threshold gives them TPRs {tpr['p']:.2f} and {tpr['q']:.2f}; choose one per group")
+    sel = {g: float(np.mean(s2[g2 == g] >= thresholds[g])) for g in np.unique(g2)}
+    if abs(sel["p"] - target) < 0.04 and abs(sel["q"] - target) < 0.04:
+        raise Hint("your thresholds give every group a selection rate of target_tpr (independence); "
+                   "the TPR counts only the group's positives (y_true == 1)")
+    if all(abs(t - (1 - target)) < 0.04 for t in tpr.values()):
+        raise Hint(f"your TPRs are about {1 - target:.2f}, not {target}: use the (1 - target_tpr) "
+                   "quantile of the positives' scores, not the target_tpr quantile")
+    if any(abs(t - target) > 0.05 for t in tpr.values()):
+        raise Hint(f"on new data from the same population your thresholds give TPRs "
+                   f"{', '.join(f'{g}: {t:.3f}' for g, t in tpr.items())}; both should be within 0.05 of {target}")
