@@ -31,11 +31,13 @@
 # | COMPAS: did not reoffend, labelled higher risk (African-American / white) | 44.9% / 23.5% (±1 point) |
 # | COMPAS: did reoffend, labelled lower risk (African-American / white) | 28.0% / 47.7% (±1 point) |
 # | Adult baseline: demographic parity difference by sex (test set) | about 0.15 to 0.20 |
-# | after `ExponentiatedGradient(DemographicParity)` (test set) | at most 0.03, costing at most 2 points of accuracy |
+# | after `ExponentiatedGradient(DemographicParity)`, reading `sex` (test set, expected rates) | about 0.01, costing about 2 points of accuracy |
+# | the same constraint, sex-blind when deciding | about 0.01 to 0.02, costing about 2 points |
+# | `GridSearch` frontier point chosen on validation (test DP difference) | about 0.02 (`fast`); 0.02 to 0.05 in `smoke` (2,000 validation rows) |
 #
-# Time: `smoke` under a minute (8,000 training rows), `fast` and `full` one to two minutes on a
-# laptop CPU (all 32,561 training rows; they differ in the number of bootstrap resamples).
-# No GPU is needed.
+# Time: `smoke` under a minute of CPU (8,000 rows of the training file), `fast` one to two
+# minutes (all 32,561 rows; `full` differs in the number of bootstrap resamples and frontier
+# points). No GPU is needed.
 
 # %%
 # Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
@@ -190,7 +192,7 @@ print(f"logistic regression: test accuracy {acc_lr:.4f} (always 'below $50K' sco
 
 # %%
 ch.check("Adult logistic regression test accuracy", acc_lr,
-         {"smoke": (0.83, 0.87), "fast": (0.84, 0.87), "full": (0.84, 0.87)})
+         {"smoke": (0.845, 0.859), "fast": (0.850, 0.856), "full": None})
 
 # %% [markdown]
 # A gradient-boosted model is more accurate. scikit-learn's `HistGradientBoostingClassifier`
@@ -205,7 +207,7 @@ pred_gb = boosted.predict(test[features])
 acc_gb = accuracy_score(y_test, pred_gb)
 print(f"gradient boosting ({boosted.n_iter_} rounds): test accuracy {acc_gb:.4f}")
 ch.check("Adult gradient boosting test accuracy", acc_gb,
-         {"smoke": (0.84, 0.88), "fast": (0.86, 0.885), "full": (0.86, 0.885)})
+         {"smoke": (0.86, 0.87), "fast": (0.865, 0.876), "full": None})
 
 # %% [markdown]
 # ## Auditing with `MetricFrame`
@@ -313,7 +315,7 @@ ch.note("baseline equalized odds difference (sex)", eod_lr)
 
 # %%
 ch.check("baseline demographic parity difference (sex)", dpd_lr,
-         {"smoke": (0.14, 0.22), "fast": (0.14, 0.22), "full": (0.14, 0.22)})
+         {"smoke": (0.154, 0.195), "fast": (0.164, 0.191), "full": None})
 
 # %% [markdown]
 # ## Common mistake: "we do not use sex, so the model cannot discriminate"
@@ -332,7 +334,7 @@ print(f"without sex and race: accuracy {accuracy_score(y_test, pred_blind):.4f},
       f"{'removes' if dpd_blind < dpd_lr else 'adds'} {abs(dpd_lr - dpd_blind) / dpd_lr:.0%} of the gap "
       f"and leaves {dpd_blind / dpd_lr:.0%} of it")
 ch.check("DP difference with sex and race removed", dpd_blind,
-         {"smoke": (0.12, 0.22), "fast": (0.12, 0.22), "full": (0.12, 0.22)})
+         {"smoke": (0.143, 0.195), "fast": (0.153, 0.188), "full": None})
 
 # %% [markdown]
 # How well do the remaining columns predict sex? Train a classifier for *sex* from the blind
@@ -347,7 +349,7 @@ proxy.fit(train.drop(columns="income"), is_female_train)
 auc_proxy = roc_auc_score(is_female_test, proxy.predict_proba(test)[:, 1])
 print(f"sex predicted from the other columns: ROC AUC {auc_proxy:.3f}")
 ch.check("ROC AUC of sex from proxy features", auc_proxy,
-         {"smoke": (0.8, 1.0), "fast": (0.8, 1.0), "full": (0.8, 1.0)})
+         {"smoke": (0.924, 0.932), "fast": (0.928, 0.931), "full": None})
 
 # %%
 names = proxy[:-1].get_feature_names_out()
@@ -537,13 +539,17 @@ print(f"ExponentiatedGradient(DemographicParity) reading sex: DP difference {dpd
       f"{eg_sex['dp_difference']:.3f}, cost {100 * eg_sex['accuracy_cost']:.2f} accuracy points")
 print(f"the same constraint, sex-blind: DP difference {dpd_lr:.3f} -> {eg_blind['dp_difference']:.3f}, "
       f"cost {100 * eg_blind['accuracy_cost']:.2f} points")
+# bands: seeds 0, 1, 2, widened beyond the worst run by about twice the spread (values in
+# fmbook/chapters/ch06_fairness.py); a model that learned nothing (cost ~0.09) or was not
+# mitigated (DP ~0.18) fails them
 ch.check("DP difference after ExpGrad(DemographicParity)", eg_sex["dp_difference"],
-         {"smoke": None, "fast": None, "full": None})
+         {"smoke": (0.0, 0.034), "fast": (0.005, 0.025), "full": None})
 ch.check("accuracy cost of ExpGrad(DemographicParity)", eg_sex["accuracy_cost"],
-         {"smoke": None, "fast": None, "full": None})
+         {"smoke": (0.012, 0.027), "fast": (0.015, 0.023), "full": None})
 ch.check("DP difference after sex-blind ExpGrad(DemographicParity)", eg_blind["dp_difference"],
-         {"smoke": None, "fast": None, "full": None})
-ch.note("accuracy cost of sex-blind ExpGrad(DemographicParity)", eg_blind["accuracy_cost"])
+         {"smoke": (0.0, 0.026), "fast": (0.009, 0.029), "full": None})
+ch.check("accuracy cost of sex-blind ExpGrad(DemographicParity)", eg_blind["accuracy_cost"],
+         {"smoke": (0.014, 0.027), "fast": (0.0175, 0.022), "full": None})
 ch.note("EO difference after ExpGrad(EqualizedOdds)", results.loc["ExpGrad EqualizedOdds", "eo_difference"])
 ch.note("DP difference after ThresholdOptimizer", results.loc["ThresholdOptimizer DP", "dp_difference"])
 ch.note("gradient boosting DP difference (sex)", results.loc["gradient boosting", "dp_difference"])
@@ -560,7 +566,8 @@ ch.note("gradient boosting EO difference (sex)", results.loc["gradient boosting"
 
 # %%
 def grid_frontier(cols):
-    grid = GridSearch(logreg(), constraints=DemographicParity(), grid_size=cfg.grid_size)
+    grid = GridSearch(logreg(), constraints=DemographicParity(), grid_size=cfg.grid_size,
+                      grid_limit=cfg.grid_limit)
     grid.fit(X_train[cols], y_train, sensitive_features=sex_train)
     rows = []
     for k, predictor in enumerate(grid.predictors_):
@@ -610,9 +617,11 @@ ax.legend(fontsize=8, loc="lower right");
 gap_blind = chosen["reads sex"]["test_accuracy"] - chosen["sex-blind"]["test_accuracy"]
 print(f"on the test set, the sex-blind point chosen on validation is {abs(100 * gap_blind):.2f} accuracy "
       f"points {'below' if gap_blind > 0 else 'above'} the chosen point that reads sex")
+# smoke's band is wide: its 2,000 validation rows make the chosen point noisy (seeds: 0.045, 0.051, 0.015)
 ch.check("test DP difference of the GridSearch point chosen on validation (reads sex)",
-         chosen["reads sex"]["test_dp"], {"smoke": None, "fast": None, "full": None})
-ch.note("test accuracy of the GridSearch point chosen on validation (reads sex)", chosen["reads sex"]["test_accuracy"])
+         chosen["reads sex"]["test_dp"], {"smoke": (0.0, 0.124), "fast": (0.0, 0.037), "full": None})
+ch.check("test accuracy of the GridSearch point chosen on validation (reads sex)",
+         chosen["reads sex"]["test_accuracy"], {"smoke": (0.82, 0.854), "fast": (0.818, 0.847), "full": None})
 ch.note("test accuracy of the GridSearch point chosen on validation (sex-blind)", chosen["sex-blind"]["test_accuracy"])
 ch.note("test DP difference of the GridSearch point chosen on validation (sex-blind)", chosen["sex-blind"]["test_dp"])
 
