@@ -14,9 +14,6 @@
 # ---
 
 # %% [markdown]
-#
-
-# %% [markdown]
 # # Chapter 01: Logistic regression from scratch
 #
 # Every model in this book, up to BERT, is trained the same way: write down a loss, compute its
