@@ -10,7 +10,7 @@ export KERAS_BACKEND ?= tensorflow
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test unit notebooks book sync clean
+.PHONY: install lab test unit notebooks book sync clean site
 
 install: $(STAMP)
 
@@ -35,6 +35,15 @@ test: unit notebooks
 
 book: install
 	$(PY) -m fmbook book --output-dir build
+
+# The website: the executed notebooks under build/notebooks/ (from `make book` or `fmbook run`)
+# rendered with their outputs into build/site/. Nothing is executed; a chapter without an executed
+# copy gets a page saying how to make one (SITE_FLAGS=--require-executed makes that an error).
+site: install
+	$(PY) -m fmbook.website --build-dir build $(SITE_FLAGS)
+	rm -rf build/site
+	$(VENV)/bin/sphinx-build -b html -q -j 2 build/site-src build/site
+	@echo "website: build/site/index.html"
 
 sync: install
 	$(VENV)/bin/jupytext --sync notebooks/[0-9][0-9]_*.py
