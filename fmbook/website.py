@@ -34,6 +34,9 @@ MATHJAX_PARTS = ("MathJax.js", "config/TeX-AMS_CHTML.js", "extensions", "jax/inp
                  "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en")
 """The parts of MathJax that the TeX input and CommonHTML output need."""
 
+WIDGET_NOTE = ("<p class=\"fmbook-widget-note\">The explorer's default view. Its controls work in "
+               "JupyterLab or Colab: open the notebook with the links at the top of the page.</p>")
+
 WIDGET_MIMES = ("application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json")
 
 
@@ -104,13 +107,19 @@ def chapter_page(executed: str | Path, repository: str = REPOSITORY):
     _insert_links(nb, Path(executed).name, repository)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
+        outputs = []
         for out in cell.get("outputs", []):
+            outputs.append(out)
             data = out.get("data")
-            if data:
+            if data and any(m in data for m in WIDGET_MIMES):
                 for mime in WIDGET_MIMES:
                     data.pop(mime, None)
                 if not data:  # a widget with no static view: say so rather than render nothing
                     data["text/plain"] = "(an interactive widget: open the notebook to use it)"
+                else:
+                    outputs.append(nbformat.v4.new_output("display_data", data={"text/html": WIDGET_NOTE}))
+        if "outputs" in cell:
+            cell.outputs = outputs
     return nb
 
 

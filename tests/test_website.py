@@ -82,6 +82,7 @@ def test_chapter_page_keeps_the_static_view_of_an_explorer_and_drops_the_widget(
     nb = chapter_page(_notebook(tmp_path / "09_t.ipynb", outputs=[_explorer_output()]))
     data = nb.cells[1].outputs[0]["data"]
     assert WIDGET not in data and "image/png" in data
+    assert "default view" in nb.cells[1].outputs[1]["data"]["text/html"]
     assert "widgets" not in nb.metadata
 
 
@@ -140,3 +141,15 @@ def test_stage_can_require_every_chapter_executed(tree):
 def test_copy_mathjax_says_how_to_install_it_when_absent(tmp_path):
     with pytest.raises(SiteError, match="apt-get install -y libjs-mathjax"):
         copy_mathjax(tmp_path / "out", (str(tmp_path / "nowhere"),))
+
+
+def test_every_chapter_opens_with_its_title():
+    """The first cell is the '# Chapter NN: ...' markdown the page title and links come from (no empty cell)."""
+    from pathlib import Path
+
+    from fmbook.notebook import chapters
+
+    root = Path(__file__).resolve().parents[1]
+    for path in chapters(root / "notebooks"):
+        first = nbformat.read(str(path), as_version=4).cells[0]
+        assert first.cell_type == "markdown" and first.source.startswith("# "), f"{path.name} opens with {first.source[:40]!r}"
