@@ -152,8 +152,8 @@ _LEARNER = textwrap.dedent('''
         module = importlib.import_module(ex.solution.__module__)
         namespace = dict(vars(module))
         exec(sources[ex.id], namespace)          # the learner types in the right answer
-        right = check(ex.id, namespace[ex.solution.__name__], quiet=True)
-        wrong = check(ex.id, lambda *a, **k: None, quiet=True)
+        right = bool(check(ex.id, namespace[ex.solution.__name__], quiet=True))
+        wrong = bool(check(ex.id, lambda *a, **k: None, quiet=True))
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             show_solution(ex.id)
