@@ -201,3 +201,29 @@ def test_instructor_edition_shows_each_solution_under_its_check(instructor):
                 for c in nbformat.read(str(instructor["dest"] / "notebooks" / name), as_version=4).cells
                 if c.metadata.get("fmbook", {}).get("solution") and c.source.startswith("```python"))
     assert shown == len(instructor["placed"]) == len(all_exercises())
+
+
+def test_solutions_are_used_only_by_checkers():
+    """The student edition replaces solutions by recorded answers: a notebook or helper must not call one."""
+    import ast
+    import sys
+
+    exercises = all_exercises()
+    checkers = {(ex.checker.__module__, ex.checker.__name__) for ex in exercises}
+    solutions: dict[str, set[str]] = {}
+    for ex in exercises:
+        solutions.setdefault(ex.solution.__module__, set()).add(ex.solution.__name__)
+    misuse = []
+    for module, names in solutions.items():
+        for node in ast.parse(Path(sys.modules[module].__file__).read_text()).body:
+            if isinstance(node, ast.FunctionDef) and (node.name in names or (module, node.name) in checkers):
+                continue
+            body = node.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [node]
+            used = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)} & names
+            misuse += [f"{module}: {getattr(node, 'name', type(node).__name__)} uses {name}" for name in used]
+    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        text = nb.read_text()
+        for module, names in solutions.items():
+            misuse += [f"{nb.name} uses {module}.{name}" for name in names
+                       if f"{module}.{name}" in text or f"import {name}" in text or f", {name}" in text]
+    assert not misuse, misuse
