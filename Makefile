@@ -60,10 +60,14 @@ browser-test: install
 	FMBOOK_SITE_DIR=build/smoke/site $(PY) -m pytest -m browser tests/browser -q -p no:randomly
 
 CHROMIUM := $(or $(FMBOOK_CHROMIUM),$(shell command -v chromium || command -v chromium-browser || command -v google-chrome))
+MATHJAX  := $(wildcard /usr/share/javascript/mathjax/MathJax.js /usr/share/mathjax/MathJax.js)
 browser:
 ifeq ($(CHROMIUM),)
 	@echo "SKIPPED the browser tests: no Chromium found. Install it with 'sudo apt-get install -y chromium'"
 	@echo "(Debian/Ubuntu) or set FMBOOK_CHROMIUM=/path/to/chromium, then run 'make browser'."
+else ifeq ($(MATHJAX),)
+	@echo "SKIPPED the browser tests: the website serves the distribution's MathJax, which is missing."
+	@echo "Install it with 'sudo apt-get install -y libjs-mathjax', then run 'make browser'."
 else
 	$(MAKE) --no-print-directory site-smoke browser-test
 endif
