@@ -148,24 +148,58 @@ def chapter_table(pages: list[tuple[str, str, bool]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report_page(build_dir: str | Path) -> str:
-    """The results report page: ``build/report.md``, made from the ledger when missing."""
-    from .notebook import report
+def _value(v) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def report_page(build_dir: str | Path, pages: dict[str, str] | None = None) -> str:
+    """The results report page, from the ledger ``build/results/`` (``build/report.md`` without one).
+
+    A summary table (chapter, profile, seed, device, seconds, status), then each chapter's headline
+    metrics with their expected bands and informational numbers. ``pages`` maps a chapter name to its
+    page, for links.
+    """
+    from .ledger import read
 
     build_dir = Path(build_dir)
-    path = build_dir / "report.md"
-    if not path.exists() and (build_dir / "results").is_dir():
-        path = report(build_dir)
-    intro = ("Every chapter checks its headline numbers against the band expected for its profile. "
-             "This table is written by `make book` (or `fmbook run`) from the results ledger: the "
-             "chapter, the profile it ran in, the device, each headline metric with its expected band, "
-             "the seconds it took, and whether it passed.\n")
-    if not path.exists():
-        return (f"# Results report\n\n{intro}\nNo chapter has been run yet: `make book` runs them all "
-                "and writes the report.\n")
-    lines = path.read_text().splitlines()
-    body = "\n".join(lines[1:] if lines and lines[0].startswith("# ") else lines)
-    return f"# Results report\n\n{intro}\n{body.strip()}\n"
+    pages = pages or {}
+    intro = ("Every chapter checks its headline numbers against the band expected for its profile and "
+             "records them in the results ledger; `make book` (or `fmbook run`) writes what this page "
+             "shows.\n")
+    entries = read(build_dir / "results")
+    if not entries:
+        path = build_dir / "report.md"
+        if not path.exists():
+            return (f"# Results report\n\n{intro}\nNo chapter has been run yet: `make book` runs them all "
+                    "and records their results.\n")
+        lines = path.read_text().splitlines()
+        body = "\n".join(lines[1:] if lines and lines[0].startswith("# ") else lines)
+        return f"# Results report\n\n{intro}\n{body.strip()}\n"
+
+    link = lambda name: f"[{name}]({pages[name]})" if name in pages else name  # noqa: E731
+    out = [f"# Results report\n\n{intro}",
+           "| chapter | profile | seed | device | seconds | status |",
+           "| --- | --- | ---: | --- | ---: | --- |"]
+    for e in entries:
+        status = "pass" if e.get("passed") else ("FAIL" if e.get("passed") is False else "-")
+        out.append(f"| {link(e['chapter'])} | {e['profile']} | {e.get('seed', '-')} | {e['device']} "
+                   f"| {e['seconds']:.0f} | {status} |")
+    missing = sorted(set(pages) - {e["chapter"] for e in entries})
+    if missing:
+        out.append("\nNot run yet (no ledger entry): " + ", ".join(link(m) for m in missing) + ".")
+    for e in entries:
+        seed = f", seed {e['seed']}" if "seed" in e else ""
+        out += ["", f"## {e['chapter']} ({e['profile']}{seed})", "",
+                "| metric | value | expected |", "| --- | ---: | --- |"]
+        for name, value in e["metrics"].items():
+            out.append(f"| {name} | {_value(value)} | {e['expected'].get(name, '(for information)')} |")
+        if e.get("versions"):
+            out += ["", "Libraries: " + ", ".join(f"{k} {v}" for k, v in e["versions"].items())
+                    + (f"; Python {e['python']}" if e.get("python") else "")
+                    + (f"; recorded {e['recorded_at']}" if e.get("recorded_at") else "") + "."]
+    return "\n".join(out) + "\n"
 
 
 def copy_mathjax(dest: str | Path, sources: tuple[str, ...] = MATHJAX_DIRS) -> Path:
@@ -233,7 +267,7 @@ def stage(site_dir: str | Path = "site", build_dir: str | Path = "build", notebo
             (dest / "chapters" / f"{src.stem}.md").write_text(placeholder_page(src, build_dir, repository))
             pages.append((src.stem, chapter_title(nbformat.read(str(src), as_version=4)), False))
     (dest / "_chapter_table.md").write_text(chapter_table(pages))
-    (dest / "report.md").write_text(report_page(build_dir))
+    (dest / "report.md").write_text(report_page(build_dir, {name: f"chapters/{name}" for name, _, _ in pages}))
     copy_mathjax(dest / "_static" / "mathjax", mathjax_dirs)
     executed_names = [p[0] for p in pages if p[2]]
     (dest / "_fmbook_pages.json").write_text(json.dumps({"executed": executed_names, "missing": missing}))

@@ -103,19 +103,33 @@ def test_placeholder_page_says_how_to_execute_the_chapter(tmp_path):
     assert "fmbook run notebooks/09_t.ipynb" in text and "make site" in text
 
 
-def test_report_page_uses_build_report(tmp_path):
+def test_report_page_falls_back_to_build_report_without_a_ledger(tmp_path):
     (tmp_path / "report.md").write_text("# fmbook results report\n\n| chapter |\n| --- |\n| 00_intro |\n")
     text = report_page(tmp_path)
     assert text.startswith("# Results report") and "| 00_intro |" in text
     assert "fmbook results report" not in text
 
 
-def test_report_page_is_made_from_the_ledger_when_there_is_no_report(tmp_path):
-    (tmp_path / "results").mkdir()
-    entry = {"chapter": "00_intro", "profile": "smoke", "device": "cpu", "seed": 0, "seconds": 3.0,
-             "metrics": {"acc": 0.9}, "expected": {"acc": "0.8 .. 1"}, "passed": True}
-    (tmp_path / "results" / "00_intro.smoke.json").write_text(json.dumps(entry))
-    assert "acc = 0.9" in report_page(tmp_path)
+def _entry(tmp_path, chapter="00_intro", passed=True):
+    (tmp_path / "results").mkdir(exist_ok=True)
+    entry = {"chapter": chapter, "profile": "smoke", "device": "cpu", "seed": 1, "seconds": 3.0,
+             "metrics": {"acc": 0.91234, "n": 5}, "expected": {"acc": "0.8 .. 1"}, "passed": passed,
+             "versions": {"numpy": "2.0"}, "python": "3.11"}
+    (tmp_path / "results" / f"{chapter}.smoke.json").write_text(json.dumps(entry))
+
+
+def test_report_page_lists_each_chapter_metric_with_its_band(tmp_path):
+    _entry(tmp_path)
+    text = report_page(tmp_path, {"00_intro": "chapters/00_intro", "01_next": "chapters/01_next"})
+    assert "| [00_intro](chapters/00_intro) | smoke | 1 | cpu | 3 | pass |" in text
+    assert "| acc | 0.9123 | 0.8 .. 1 |" in text and "| n | 5 | (for information) |" in text
+    assert "Not run yet (no ledger entry): [01_next](chapters/01_next)" in text
+    assert "numpy 2.0" in text
+
+
+def test_report_page_shows_a_failed_chapter(tmp_path):
+    _entry(tmp_path, passed=False)
+    assert "| 3 | FAIL |" in report_page(tmp_path)
 
 
 def test_report_page_says_when_nothing_has_run(tmp_path):
