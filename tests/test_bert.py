@@ -245,11 +245,14 @@ def test_save_and_reload_round_trip_gives_identical_logits(tmp_path):
 
 def test_predict_logits_keeps_the_input_order():
     model = _tiny_model()
-    seqs = [[2, 5, 7, 3], [2, 3], [2, 9, 9, 9, 9, 3]]
+    # sorted by length the order is [1, 2, 0]: no sequence keeps its place, so an
+    # implementation that does not put the rows back gives a wrong row everywhere
+    seqs = [[2, 9, 9, 9, 9, 3], [2, 3], [2, 5, 7, 3]]
     got = bert.predict_logits(model, seqs, pad_id=0, batch_size=2)
     with torch.no_grad():
-        one = model(input_ids=torch.tensor([seqs[2]])).logits.numpy()
-    assert got.shape == (3, 2) and np.allclose(got[2], one[0], atol=1e-5)
+        one_by_one = np.concatenate([model(input_ids=torch.tensor([s])).logits.numpy() for s in seqs])
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(got, one_by_one, atol=1e-5)
 
 
 def test_load_saved_without_weights_is_a_clear_error(tmp_path):

@@ -1,4 +1,4 @@
-"""Unit tests of the PyTorch MNIST convnet (fmbook.models) and the device choice it trains on."""
+"""Unit tests of the PyTorch MNIST convnet (fmbook.models); the device choice is tested in test_device.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from fmbook import device as fdevice
 from fmbook.models import accuracy, count_parameters, make_mnist_cnn, predict_logits, to_image_tensor
 
 
@@ -55,28 +54,3 @@ def test_accuracy_rejects_label_count_mismatch():
 
 def test_predict_logits_shape_matches_images():
     assert predict_logits(make_mnist_cnn(), np.zeros((7, 28, 28), np.uint8), batch_size=3).shape == (7, 10)
-
-
-def test_torch_device_falls_back_to_cpu_without_accelerators(monkeypatch):
-    monkeypatch.delenv(fdevice.DEVICE_ENV, raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(fdevice, "_mps_available", lambda: False)
-    assert fdevice.torch_device().type == "cpu"
-
-
-def test_torch_device_prefers_cuda_when_visible(monkeypatch):
-    monkeypatch.delenv(fdevice.DEVICE_ENV, raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert fdevice.torch_device().type == "cuda"
-
-
-def test_torch_device_honours_the_environment_override(monkeypatch):
-    monkeypatch.setenv(fdevice.DEVICE_ENV, "cpu")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert fdevice.torch_device().type == "cpu"
-
-
-def test_torch_device_refuses_cuda_when_absent(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="no CUDA GPU"):
-        fdevice.torch_device("cuda")

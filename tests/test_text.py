@@ -52,8 +52,8 @@ def make_archive(members: dict[str, str | bytes] = REVIEWS) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FMBOOK_CACHE", str(tmp_path / "cache"))
+def offline(monkeypatch):
+    """No download is tried: these tests read only local files (the cache is conftest's)."""
     monkeypatch.setenv("FMBOOK_OFFLINE", "1")
 
 
