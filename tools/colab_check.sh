@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${COLAB_VENV:-build/colab-venv}
-TORCH=${COLAB_TORCH:-2.12.1}        # the lock has torch 2.13.0
+TORCH=${COLAB_TORCH:-2.11.0}        # the lock has torch 2.13.0 (2.12.1: see the README)
 TF=${COLAB_TF:-2.20.0}              # the lock has tensorflow 2.21.0
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 export KERAS_BACKEND=${KERAS_BACKEND:-tensorflow} TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
@@ -28,6 +28,7 @@ echo "colab-check: the 'preinstalled' stack: torch==$TORCH tensorflow==$TF ipyke
 versions() { "$VENV/bin/python" -c "import torch, tensorflow as tf; print(f'torch {torch.__version__}, tensorflow {tf.__version__}')" 2>/dev/null; }
 before=$(versions)
 echo "colab-check: before: $before"
+"$VENV/bin/python" -m pip freeze --exclude-editable | sort > "$VENV/freeze-before.txt"
 
 # The install line of the set-up cell, with the repository URL replaced by this working tree.
 requirement=$("$VENV/bin/python" - "$ROOT" <<'PY'
@@ -45,6 +46,9 @@ echo "colab-check: pip install \"$requirement\""
 "$VENV/bin/python" -m pip install -q "$requirement"
 after=$(versions)
 echo "colab-check: after:  $after"
+"$VENV/bin/python" -m pip freeze --exclude-editable | grep -v -i '^fmbook' | sort > "$VENV/freeze-after.txt"
+echo "colab-check: preinstalled packages the install line changed (informative; torch and TensorFlow must not be among them):"
+comm -23 "$VENV/freeze-before.txt" "$VENV/freeze-after.txt" | sed 's/^/  was: /' || true
 if [ "$before" != "$after" ]; then
     echo "colab-check: FAILED: the install line changed the preinstalled stack ($before -> $after)" >&2
     exit 1
