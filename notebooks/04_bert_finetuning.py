@@ -697,8 +697,9 @@ print(f"TF-IDF: {tfidf_params:,} weights, {tfidf_seconds:.1f} s, about {energy_e
 if lstm is None:
     print("chapter 03 LSTM: not available (no ledger entry), so no cost comparison with it")
 else:
-    print(f"chapter 03 LSTM ({lstm[2]['profile']} profile): whole chapter {lstm[2]['seconds']:.0f} s on "
-          f"{lstm[2]['device']}; other recorded figures: {lstm[2]['metrics']}")
+    lstm_entry = lstm[1]
+    print(f"chapter 03 LSTM ({lstm_entry['profile']} profile): whole chapter {lstm_entry['seconds']:.0f} s on "
+          f"{lstm_entry['device']}; other recorded figures: {lstm_entry['metrics']}")
 ch.note("fine-tuning seconds (wall)", round(ft_seconds, 1))
 ch.note("fine-tuning seconds (CPU)", round(ft_cpu_seconds, 1))
 ch.note("fine-tuning energy estimate (Wh)", round(ft_wh, 3))
