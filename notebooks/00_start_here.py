@@ -50,8 +50,10 @@ if importlib.util.find_spec("fmbook") is None:
 #
 # Every chapter starts with the same two lines. `fmbook.start` seeds every random number
 # generator (Python, NumPy, PyTorch, and TensorFlow when the chapter uses it) so that a run can be
-# repeated, and prints a banner: the fmbook version, the chapter, the **profile**, the seed and
-# the device.
+# repeated, and prints a banner: the fmbook version, the chapter, the **profile**, the random
+# seed and the device. The random seed is 0 unless you choose another, with `FMBOOK_SEED=1` in the
+# environment or `fmbook run ... --seed 1`: every random choice in the chapter (splits, initial
+# weights, shuffles) then changes, which shows how much a result depends on luck.
 
 # %%
 import numpy as np
@@ -73,13 +75,17 @@ ch = fmbook.start("00_start_here", seed=0)
 # | `full` | a GPU (Colab) | full data sets | the reference accuracy |
 #
 # Left unset, the profile is `full` when PyTorch sees a CUDA GPU and `fast` otherwise. Each
-# chapter reads its subset sizes and epochs from its settings:
+# chapter reads its sizes from its settings (`cfg = ch.settings`) and explains each one where it
+# uses it. For example, two of chapter 01's settings:
 
 # %%
 from fmbook.profiles import PROFILES, chapter_settings
 
+explained = {"steps": "steps of gradient descent",
+             "n_splits": "random train/test splits for measuring the spread of a result"}
 for profile in PROFILES:
-    print(profile, dict(chapter_settings("02_cnn_mnist", profile)))
+    settings = chapter_settings("01_logistic_regression", profile)
+    print(f"{profile:<6}", "; ".join(f"{settings[key]} {what}" for key, what in explained.items()))
 
 # %% [markdown]
 # ## Doctor: what this machine has
@@ -128,13 +134,17 @@ image_grid(x_train[:16], titles=[str(d) for d in y_train[:16]], ncols=8);
 # checks it. A result outside the band stops the notebook with an error, so a notebook whose model
 # learns nothing fails its test instead of printing a bad number quietly.
 #
-# As a first example, a baseline that every classifier must beat: always predicting the most
-# common digit of the training set. Its test accuracy should be near 1/10, and the check says so.
+# Checks apply to data as well as to models. As a first example, a check of the data set just
+# loaded: MNIST's ten digits are close to equally common, so always answering the most common digit
+# of the training set is right on about 1/10 of the test set. No model is involved; a truncated file,
+# a test set of one digit or labels read in the wrong order would fail this check. (The same
+# number is also the floor that every digit classifier in the book must clear.)
 
 # %%
 majority = np.bincount(y_train).argmax()
 baseline = float(np.mean(y_test == majority))
-ch.check("majority-class accuracy (MNIST test)", baseline,
+print(f"most common training digit: {majority}; its share of the test set: {baseline:.4f}")
+ch.check("data: test share of the most common training digit (MNIST)", baseline,
          {"smoke": (0.09, 0.13), "fast": (0.09, 0.13), "full": (0.09, 0.13)})
 
 # %% [markdown]

@@ -46,3 +46,42 @@ def test_accuracy_ignoring_the_threshold_argument_gets_a_specific_hint(hint_of):
         return float(np.mean((probs >= 0.5) == y_true))
 
     assert "`threshold` argument" in hint_of("01.accuracy", fixed)
+
+
+def _pick_highest(probs, y, target):
+    pos = np.sort(probs[y == 1])
+    return float(pos[int(np.floor((1 - target) * len(pos) + 1e-9))])
+
+
+def test_threshold_chosen_on_in_sample_predictions_gets_the_held_out_hint(hint_of):
+    def in_sample(fit_predict, X, y, target_sensitivity, n_folds=5, seed=0):
+        return _pick_highest(fit_predict(X, y, X), y, target_sensitivity)
+
+    assert "fitted on the other folds" in hint_of("01.choose_threshold", in_sample)
+
+
+def test_threshold_from_one_validation_split_gets_the_cross_validation_hint(hint_of):
+    def one_split(fit_predict, X, y, target_sensitivity, n_folds=5, seed=0):
+        cut = len(y) * 7 // 10
+        return _pick_highest(fit_predict(X[:cut], y[:cut], X[cut:]), y[cut:], target_sensitivity)
+
+    assert "held out exactly once" in hint_of("01.choose_threshold", one_split)
+
+
+def test_threshold_that_flags_everything_gets_the_highest_threshold_hint(hint_of):
+    def flag_all(fit_predict, X, y, target_sensitivity, n_folds=5, seed=0):
+        half = len(y) // 2
+        fit_predict(X[:half], y[:half], X[half:])
+        fit_predict(X[half:], y[half:], X[:half])
+        return 0.0
+
+    assert "HIGHEST threshold" in hint_of("01.choose_threshold", flag_all)
+
+
+def test_threshold_at_the_median_positive_gets_the_too_high_hint(hint_of):
+    def too_high(fit_predict, X, y, target_sensitivity, n_folds=5, seed=0):
+        half = len(y) // 2
+        oof = np.r_[fit_predict(X[half:], y[half:], X[:half]), fit_predict(X[:half], y[:half], X[half:])]
+        return float(np.median(oof[y == 1]))
+
+    assert "too high" in hint_of("01.choose_threshold", too_high)
