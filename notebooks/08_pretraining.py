@@ -620,11 +620,11 @@ ch.note("scaling: fitted power-law exponent alpha", round(float(alpha), 4))
 # one seed each, cannot establish a power law: a straight line fits almost any three decreasing
 # points on log-log axes, and the exponent printed above would move with the seed, the learning
 # rate and the step count. Kaplan's law holds for models trained close to convergence with enough
-# data; here every model gets the same few tokens, so the larger ones are *under-trained* and the
-# curve bends. That bend is Chinchilla's point seen from the other side: at a fixed budget of
-# tokens, adding parameters stops paying. Measured time is also not proportional to FLOPs for
-# small models: overheads (Python, memory traffic, small matrices) dominate, so the smallest model
-# runs far below the machine's peak FLOP rate. The exercise is worth doing for its method, *vary
+# data; here every model gets the same few tokens, so the larger ones are *under-trained*, and the
+# curve may flatten or bend. That is Chinchilla's point seen from the other side: at a fixed budget
+# of tokens, adding parameters eventually stops paying. Measured time is also not proportional to
+# FLOPs for small models: overheads (Python, memory traffic, small matrices) weigh more the smaller
+# the model, as the right-hand plot shows for this machine. The exercise is worth doing for its method, *vary
 # one thing, hold the budget fixed, plot on log axes*, not for its exponent.
 #
 # ## Transfer: what pre-training buys
@@ -933,20 +933,22 @@ print(f"Bias probe: the largest deviation was {worst.deviation:+.3f} in P(positi
       f"{int(bias['interval excludes 0'].sum())} of {len(bias)} intervals exclude 0.")
 
 # %% [markdown]
-# * **Compute decides who builds foundation models.** The 6·N·D arithmetic above is why a few
-#   companies and governments pre-train the models everyone else fine-tunes: the ratio printed
-#   above is the gap between a laptop and a frontier run, before the cost of data, people and
-#   failed runs. Those who pre-train choose the data, and with it what the model knows and how it
-#   speaks about people.
-# * **Pre-training pays where labels are scarce.** The gain printed above at the smallest budget
-#   is what a small organisation with few labels gets from someone else's pre-training; the gain
-#   at the largest budget shows how much of it remains when labels are plentiful.
-# * **Models keep what they read.** A secret seen a few dozen times in a few million tokens moved
-#   to the top of 10,000 candidates; real web text contains phone numbers, addresses and keys many
-#   times over. Deduplicating training text, filtering personal data, and training with
-#   differential privacy (chapter 09) reduce exposure; measuring it with canaries is how one finds
-#   out whether they did.
-# * **Bias probes are narrow instruments.** The probe measured one thing (sentiment of short
+# * **Compute decides who builds foundation models.** The 6·N·D arithmetic printed above is why
+#   a few companies and governments pre-train the models everyone else fine-tunes: the ratio is
+#   the gap between this machine and one frontier run, before the cost of data, people and failed
+#   runs. Those who pre-train choose the data, and with it what the model knows and how it speaks
+#   about people.
+# * **What pre-training buys depends on the labels you have.** The gain printed above at the
+#   smallest budget is what a small organisation with few labels gets from someone else's
+#   pre-training; the gain at the largest budget shows how much of it remains when labels are
+#   plentiful (exercise 08.stops_paying turns this into a decision rule).
+# * **Models keep what they read.** The exposures printed above show how far repetition moved a
+#   secret up the ranking of all candidates. Real web text repeats phone numbers, addresses and
+#   keys many times over. Deduplicating training text, filtering personal data and training with
+#   differential privacy (chapter 09) are meant to reduce exposure; measuring it with canaries is
+#   how one finds out whether they did. A low exposure in a short run is not evidence of safety:
+#   memorisation grows with training.
+# * **Bias probes are narrow instruments.** The probe measured one thing (the sentiment of short
 #   continuations, by one scorer, for a handful of templates); its numbers above say what it
 #   found, and its limits say what it cannot rule out.
 #
