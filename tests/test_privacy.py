@@ -18,9 +18,9 @@ def test_perfect_attack_has_tpr_one_at_any_fpr():
 
 
 def test_tpr_at_fpr_does_not_interpolate():
-    # 1000 non-members at 0..999; 5 members above them all, 5 at 994.5 (5 non-members above them)
+    # 1000 non-members at 0..999; 5 members above them all, 5 tied with the non-member at 995
     non = np.arange(1000.0)
-    members = np.r_[np.full(5, 1000.0), np.full(5, 994.5)]
+    members = np.r_[np.full(5, 1000.0), np.full(5, 995.0)]
     assert privacy.tpr_at_fpr(members, non, 0.001) == 0.5
     # the ROC jumps from (0.004, 0.5) to (0.005, 1.0); interpolating at 0.0045 would give 0.75
     assert privacy.tpr_at_fpr(members, non, 0.0045) == 0.5
@@ -289,3 +289,44 @@ def test_pairwise_masks_cancel_in_the_sum():
     seeds = np.random.default_rng(0).integers(0, 2 ** 63, size=(4, 4))
     total = sum(privacy.pairwise_mask(i, 4, (5,), seeds).astype(object) for i in range(4))
     assert all(int(t) % privacy.MODULUS == 0 for t in total)
+
+
+# --------------------------------------------------------------------------- stacked shadow models
+
+
+def _digits(n=60, d=8, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, d, generator=gen)
+    y = (x[:, 0] > 0.5).long() + 2 * (x[:, 1] > 0.5).long()
+    return x, y
+
+
+def test_stacked_mlps_fit_their_own_members():
+    x, y = _digits()
+    mask = np.zeros((2, 60), bool)
+    mask[0, :30], mask[1, 30:] = True, True
+    logits = privacy.train_stacked_mlps(x, y, mask, hidden=32, epochs=60, batch_size=10, lr=1e-2, progress=False)(x)
+    assert logits.shape == (2, 60, 4)
+    for k in range(2):
+        assert (logits[k][torch.as_tensor(mask[k])].argmax(1) == y[torch.as_tensor(mask[k])]).float().mean() > 0.9
+
+
+def test_stacked_models_are_independent_of_each_others_data():
+    x, y = _digits()
+    a = np.zeros((2, 60), bool)
+    a[0, :30], a[1, 30:] = True, True
+    b = a.copy()
+    b[1] = False
+    b[1, 10:40] = True                      # model 1 gets other data; model 0 is unchanged
+    out_a = privacy.train_stacked_mlps(x, y, a, hidden=8, epochs=3, batch_size=10, progress=False)(x)
+    out_b = privacy.train_stacked_mlps(x, y, b, hidden=8, epochs=3, batch_size=10, progress=False)(x)
+    torch.testing.assert_close(out_a[0], out_b[0])
+    assert not torch.allclose(out_a[1], out_b[1])
+
+
+def test_stacked_mlps_need_equal_member_counts():
+    x, y = _digits()
+    mask = np.zeros((2, 60), bool)
+    mask[0, :30], mask[1, :20] = True, True
+    with pytest.raises(PrivacyInputError, match="same, positive number of members"):
+        privacy.train_stacked_mlps(x, y, mask, progress=False)
