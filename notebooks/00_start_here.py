@@ -30,6 +30,7 @@
 # | 05 | adversarial examples and adversarial training | what "robust" can and cannot mean |
 # | 06 | a fairness audit of income and recidivism models | which definition of fair, and who chooses |
 # | 07 | SHAP and LIME explanations | whether the explanations can be trusted |
+# | 09 | membership attacks, DP-SGD and federated averaging | what a model remembers, who is exposed, who pays for privacy |
 #
 # This chapter shows how the book works: profiles, the device, the data, checks and exercises.
 
