@@ -727,17 +727,19 @@ def run_fedavg(parts, rounds=cfg.fl_rounds, desc="FedAvg"):
 
 fl = {name: run_fedavg(parts, desc=name) for name, parts in partitions.items()}
 
-# centralised: the same model and optimiser on all the digits, one epoch per round
+# centralised: the same model and optimiser on all the digits, as many epochs per round as the clients
+# train locally (the same number of examples processed: equal computation, data in one place)
 torch.manual_seed(ch.seed + 6)
 central = make_2nn().to(device)
 central_opt = torch.optim.SGD(central.parameters(), lr=cfg.fl_lr)
 central_acc = []
 train_mlp(central, x_fl, y_fl, epochs=cfg.fl_rounds * cfg.fl_local_epochs, batch_size=cfg.fl_batch, optimizer=central_opt,
-          seed=ch.seed, on_epoch=lambda e, m: central_acc.append(accuracy_of(m, x_test, y_test)), desc="centralised")
+          seed=ch.seed, desc="centralised",
+          on_epoch=lambda e, m: central_acc.append(accuracy_of(m, x_test, y_test)) if e % cfg.fl_local_epochs == 0 else None)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-axes[0].plot(range(1, len(central_acc) + 1), central_acc, "k--", label="centralised (1 epoch = 1 round)")
+axes[0].plot(range(1, len(central_acc) + 1), central_acc, "k--", label="centralised (equal computation)")
 for name, (_, hist, _, _) in fl.items():
     axes[0].plot(range(1, cfg.fl_rounds + 1), hist["accuracy"], marker=".", label=f"FedAvg, {name}")
     axes[1].plot(range(1, cfg.fl_rounds + 1), hist["drift"], marker=".", label=name)
@@ -755,9 +757,9 @@ print(f"after {cfg.fl_rounds} rounds: centralised {central_acc[-1]:.3f}, FedAvg 
 print("McMahan et al. 2017 (100 clients, 2 shards each for non-IID): FedAvg reaches the accuracy targets in both "
       "settings, and non-IID data needs more rounds than IID.")
 ch.check("FedAvg IID accuracy minus centralised", acc_iid - central_acc[-1],
-         {"smoke": (-0.15, 0.05), "fast": (-0.04, 0.02), "full": None})
+         {"smoke": (-0.15, 0.05), "fast": (-0.06, 0.02), "full": None})
 ch.check("FedAvg non-IID minus IID accuracy (equal rounds)", acc_non - acc_iid,
-         {"smoke": (-0.6, 0.0), "fast": (-0.5, -0.01), "full": None})
+         {"smoke": (-0.6, 0.0), "fast": (-0.5, -0.02), "full": None})
 ch.note("client drift: mean cosine to the average update, IID", float(drift_iid))
 ch.note("client drift: mean cosine to the average update, non-IID", float(drift_non))
 
