@@ -919,16 +919,19 @@ explore(show_run, run=run_labels);
 # This run's numbers:
 
 # %%
-print(f"1. A small model trained to 100% on {len(members):,} digits let LiRA identify {lira_tpr1:.1%} of its training "
-      f"digits while accusing 1% of the rest ({lira_tpr1 / 0.01:.1f} times chance); the digits it exposed most are the "
-      f"unusual ones (mean OUT confidence {typicality[top].mean():.2f} vs {typicality[rest].mean():.2f}).")
-print(f"2. Less data and more epochs raised both the generalisation gap and the attack (Spearman {rho:.2f}).")
-print(f"3. DP-SGD at ε = {eps_lo:g} cut offline LiRA's TPR at 1% FPR from {lira_no_dp:.1%} to {lira_dp_lo:.1%}; "
-      f"on MNIST it cost {no_dp['accuracy'] - most_private['accuracy']:.1%} accuracy overall and "
-      f"{drop.max():.1%} for digit {int(np.argmax(drop))}.")
+print(f"1. A small model with {acc_members:.1%} training accuracy on {len(members):,} digits (and "
+      f"{acc_non_members:.1%} on non-members) let LiRA identify {lira_tpr1:.1%} of its training digits while accusing "
+      f"1% of the rest ({lira_tpr1 / 0.01:.1f} times chance); the most memorised tenth of the pool had a mean OUT "
+      f"confidence of {typicality[top].mean():.2f} against {typicality[rest].mean():.2f} for the rest.")
+print(f"2. Over {len(sweep)} models (fewer members, more epochs), the generalisation gap and the attack's AUC "
+      f"{'moved together' if rho > 0 else 'did not move together'} (Spearman {rho:.2f}).")
+print(f"3. DP-SGD at ε = {eps_lo:g} {'cut' if lira_dp_lo < lira_no_dp else 'did not cut'} offline LiRA's TPR at 1% FPR "
+      f"(from {lira_no_dp:.1%} to {lira_dp_lo:.1%}); on MNIST it cost "
+      f"{no_dp['accuracy'] - most_private['accuracy']:.1%} accuracy overall, {drop.max():.1%} for digit "
+      f"{int(np.argmax(drop))} and {drop.min():.1%} for digit {int(np.argmin(drop))}.")
 print(f"4. FedAvg kept the digits on {cfg.fl_clients} clients and reached {acc_iid:.1%} (IID) / {acc_non:.1%} (non-IID) "
-      f"against {central_acc[-1]:.1%} centralised, but one client's gradient gave its digit back "
-      f"(MSE {mse[names[0]]:.4f}); noise at σ = {cfg.dlg_sigma} stopped that (MSE {mse[names[2]]:.3f}).")
+      f"against {central_acc[-1]:.1%} centralised; from one client's raw gradient the server rebuilt its digit with "
+      f"MSE {mse[names[0]]:.4f}, and from the clipped, noised gradient (σ = {cfg.dlg_sigma}) with MSE {mse[names[2]]:.3f}.")
 
 # %% [markdown]
 # * **Consent and purpose limitation.** Data protection law (the EU's GDPR, and many laws modelled
@@ -937,9 +940,9 @@ print(f"4. FedAvg kept the digits on {cfg.fl_clients} clients and reached {acc_i
 #   can query it can test whether a person was in the data, as point 1 shows, even though no
 #   record is ever "released". Membership alone can be sensitive: being in a clinic's training set
 #   says you were its patient.
-# * **The exposed are not average.** The attack found the unusual records first, and DP-SGD took
-#   most accuracy from the hardest class (point 3). Privacy risk and privacy cost both fall on the
-#   people who differ from the majority: an argument for measuring both per group, not on average.
+# * **The exposed are not average.** Compare the OUT confidence of the most memorised digits with the
+#   rest (point 1), and the spread of DP's cost over the digits (point 3): privacy risk and privacy
+#   cost are both unevenly shared, which is an argument for measuring them per group, not on average.
 # * **The right to erasure, and what "unlearning" would take.** A person may ask for their data to
 #   be deleted (GDPR article 17). Deleting the record does not delete its influence on a trained
 #   model. Exact unlearning means retraining without it (or training in shards so only one shard is
@@ -951,8 +954,9 @@ print(f"4. FedAvg kept the digits on {cfg.fl_clients} clients and reached {acc_i
 #   nothing at all (e^8 · 1% > 1); ε = 1 bounds it at 2.7% and costs the accuracy shown above.
 #   Who chooses, and who bears the cost, should be stated next to the number.
 # * **Federated is not private.** Keeping data on devices reduces what a server collects, but the
-#   updates still carry the data (point 4). Federated learning needs secure aggregation *and* DP
-#   noise to make a privacy claim; alone it is a data-minimisation measure.
+#   updates still carry the data (compare the two reconstruction errors of point 4). Federated
+#   learning needs secure aggregation *and* DP noise to make a privacy claim; alone it is a
+#   data-minimisation measure.
 
 # %% [markdown]
 # ## Exercises
