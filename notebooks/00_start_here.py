@@ -31,6 +31,7 @@
 # | 06 | a fairness audit of income and recidivism models | which definition of fair, and who chooses |
 # | 07 | SHAP and LIME explanations | whether the explanations can be trusted |
 # | 08 | a small GPT, pre-trained on review text, then fine-tuned with few labels | memorised secrets, bias in generation, the cost of pre-training |
+# | 09 | membership attacks, DP-SGD and federated averaging | what a model remembers, who is exposed, who pays for privacy |
 #
 # This chapter shows how the book works: profiles, the device, the data, checks and exercises.
 
