@@ -150,7 +150,8 @@ def gradient_step(rank: int, world_size: int, model, x, y) -> dict[str, Any]:
     back-propagates, and all-reduces the gradients (sum, divided by ``world_size``).
     Since the shards have equal size, the average of the shard means is the mean over
     the whole batch, so every rank ends with the gradient one process would compute on
-    the concatenated batch.
+    the concatenated batch. (With dropout the processes draw different masks, so compare
+    such models in ``eval`` mode or without dropout.)
 
     Parameters
     ----------
