@@ -2,20 +2,17 @@
 
 The notebooks keep the code that each lesson is about; fmbook holds the
 plumbing: profiles and seeding, device detection, the data registry, checks of
-expected results, the results ledger, exercises, widgets and plots.
+expected results, the results ledger, exercises, widgets and plots. Each
+chapter's own settings, exercises and helpers live in ``fmbook/chapters/``.
 """
 
-__version__ = "0.1.0"
-
-REPOSITORY = "https://github.com/fmbook/fmbook"
-"""Where the book lives. The notebooks' Colab set-up cell is generated from this."""
-
-from .chapter import Chapter, start  # noqa: E402
-from .checks import ExpectationError, expect  # noqa: E402
-from .profiles import chapter_settings, get_profile  # noqa: E402
-from .seeding import seed_everything  # noqa: E402
+from ._meta import REPOSITORY, __version__
+from .chapter import Chapter, start
+from .checks import NOT_MEASURED, ExpectationError, expect
+from .profiles import chapter_settings, get_profile
+from .seeding import seed_everything
 
 __all__ = [
-    "__version__", "REPOSITORY", "Chapter", "start", "expect", "ExpectationError",
+    "__version__", "REPOSITORY", "Chapter", "start", "expect", "ExpectationError", "NOT_MEASURED",
     "chapter_settings", "get_profile", "seed_everything",
 ]

@@ -19,17 +19,18 @@ stays in the notebook. This module holds what the notebook would otherwise repea
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-BERT_ENV = "FMBOOK_BERT"
+from . import config
+
+BERT_ENV = config.BERT
 """Environment variable that overrides the chapter's default checkpoint."""
 
 FULL_DEFAULT = "bert-base-uncased"
@@ -76,10 +77,7 @@ class Checkpoint:
 
 def hub_offline() -> bool:
     """True when downloads are forbidden (``FMBOOK_OFFLINE``, ``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``)."""
-    for var in ("FMBOOK_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}:
-            return True
-    return False
+    return config.hub_offline()
 
 
 def minilm_path() -> Path:
@@ -115,7 +113,7 @@ def default_checkpoint(profile: str) -> str:
     return MINILM
 
 
-def resolve_checkpoint(checkpoint: str | None = None, *, profile: str | None = None) -> Checkpoint:
+def resolve_checkpoint(checkpoint: str | None = None, *, profile: str) -> Checkpoint:
     """Decide which checkpoint to load, without loading it.
 
     Parameters
@@ -123,8 +121,8 @@ def resolve_checkpoint(checkpoint: str | None = None, *, profile: str | None = N
     checkpoint : str, optional
         ``"minilm"``, a hub id or a local folder. When None, ``FMBOOK_BERT`` is
         read, and when that is unset the profile's default (:func:`default_checkpoint`).
-    profile : str, optional
-        Overrides the active profile.
+    profile : str
+        The chapter's profile (``ch.profile``): it picks the default checkpoint.
 
     Returns
     -------
@@ -135,14 +133,14 @@ def resolve_checkpoint(checkpoint: str | None = None, *, profile: str | None = N
     CheckpointError
         For an empty name, or ``"minilm"`` without its package.
     """
-    from .profiles import get_profile
+    from .profiles import validate_profile
 
     if checkpoint is not None:
         origin = "argument"
-    elif os.environ.get(BERT_ENV, "").strip():
-        checkpoint, origin = os.environ[BERT_ENV].strip(), BERT_ENV
+    elif config.bert_checkpoint():
+        checkpoint, origin = config.bert_checkpoint(), BERT_ENV
     else:
-        prof = get_profile(profile)
+        prof = validate_profile(profile)
         checkpoint = default_checkpoint(prof)
         origin = f"default for profile {prof!r}" + (" (offline)" if prof == "full" and hub_offline() else "")
     if not isinstance(checkpoint, str) or not checkpoint.strip():
@@ -159,20 +157,9 @@ def resolve_checkpoint(checkpoint: str | None = None, *, profile: str | None = N
     return Checkpoint(checkpoint, checkpoint, hub_offline(), origin)
 
 
-@contextlib.contextmanager
-def _offline_env(enabled: bool) -> Iterator[None]:
+def _offline_env(enabled: bool):
     """Set ``HF_HUB_OFFLINE=1`` for the duration (only when ``enabled``)."""
-    old = os.environ.get("HF_HUB_OFFLINE")
-    if enabled:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        yield
-    finally:
-        if enabled:
-            if old is None:
-                os.environ.pop("HF_HUB_OFFLINE", None)
-            else:
-                os.environ["HF_HUB_OFFLINE"] = old
+    return config.environment({"HF_HUB_OFFLINE": "1"} if enabled else {})
 
 
 def load_classifier(checkpoint: Checkpoint, num_labels: int = 2, **model_kwargs: Any):

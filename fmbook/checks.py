@@ -3,6 +3,10 @@
 A chapter never just prints a number: it says which band it expects for the
 active profile and checks it. A result outside its band raises
 :class:`ExpectationError`, so a notebook that learns nothing fails its test.
+
+A band that was never measured (for example ``full`` where no GPU was at hand) is
+given as ``None``: the value is shown as "not measured" and not enforced, so the
+reader can tell a checked number from one that nobody has yet seen.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .display import show as _show
 from .profiles import get_profile, validate_profile
 
 Band = tuple[float, float]
+
+NOT_MEASURED = None
+"""The band of a profile in which the result was never measured: shown, not enforced."""
 
 
 class ExpectationError(AssertionError):
@@ -26,11 +34,31 @@ class CheckResult:
 
     name: str
     value: float
-    band: Band
+    band: Band | None
     profile: str
     passed: bool
 
+    @property
+    def measured(self) -> bool:
+        """False when the profile's band was never measured (the check is not enforced)."""
+        return self.band is not None
+
+    @property
+    def status(self) -> str:
+        """``"pass"``, ``"FAIL"`` or ``"not measured"``."""
+        if not self.measured:
+            return "not measured"
+        return "pass" if self.passed else "FAIL"
+
+    def failure_message(self) -> str:
+        """What went wrong and what to do, for :class:`ExpectationError`."""
+        return (f"{self.name} = {self.value:.4g} is outside the band expected in the {self.profile!r} "
+                f"profile ({self.band_text()}). Something above is broken, or the band is wrong: "
+                f"fix the cause, do not widen the band.")
+
     def band_text(self) -> str:
+        if self.band is None:
+            return "not measured"
         lo, hi = self.band
         if math.isinf(hi) or hi == float("inf"):
             return f">= {lo:g}"
@@ -39,10 +67,17 @@ class CheckResult:
         return f"{lo:g} .. {hi:g}"
 
     def card(self) -> str:
+        if not self.measured:
+            return (f"[----] {self.name} = {self.value:.4g}   expected ({self.profile}): not measured "
+                    f"(shown, not checked)")
         mark = "PASS" if self.passed else "FAIL"
         return f"[{mark}] {self.name} = {self.value:.4g}   expected ({self.profile}): {self.band_text()}"
 
     def _repr_html_(self) -> str:  # pragma: no cover - rendering only
+        if not self.measured:
+            return (f"<div style='border-left:4px solid #888;padding:4px 10px;margin:4px 0;"
+                    f"font-family:monospace'><b>{self.name}</b> = {self.value:.4g} <span style='color:#555'>"
+                    f"no band measured yet in the <i>{self.profile}</i> profile: shown, not checked</span></div>")
         colour = "#1b7f3b" if self.passed else "#b00020"
         mark = "&#10003;" if self.passed else "&#10007;"
         return (
@@ -83,9 +118,11 @@ def expect(
         What was measured, e.g. ``"test accuracy"``.
     value : float
         The measured value.
-    bands : mapping of profile name to (low, high)
-        Inclusive bands. ``None`` for an open end. Every profile in ``bands``
-        must be a known one; a profile missing from ``bands`` is an error, so a
+    bands : mapping of profile name to (low, high) or None
+        Inclusive bands. ``None`` for an open end. A band of ``None``
+        (:data:`NOT_MEASURED`) means it was never measured in that profile: the
+        value is shown as such and not enforced. Every profile in ``bands`` must
+        be a known one; a profile missing from ``bands`` is an error, so a
         chapter cannot forget to state what it expects.
     profile : str, optional
         Overrides the active profile.
@@ -119,27 +156,13 @@ def expect(
         raise ValueError(f"check {name!r} needs a number, got {value!r}") from None
     if not math.isfinite(number):
         raise ValueError(f"check {name!r} got a non-finite value {value!r}: the computation failed")
-    band = _as_band(bands[active])
-    result = CheckResult(name, number, band, active, band[0] <= number <= band[1])
+    if bands[active] is NOT_MEASURED:
+        result = CheckResult(name, number, None, active, True)
+    else:
+        band = _as_band(bands[active])
+        result = CheckResult(name, number, band, active, band[0] <= number <= band[1])
     if show:
-        _display(result)
+        _show(result)
     if raise_on_fail and not result.passed:
-        raise ExpectationError(
-            f"{name} = {number:.4g} is outside the band expected in the {active!r} profile "
-            f"({result.band_text()}). Something in the pipeline above is broken, or the band "
-            f"is wrong: fix the cause, do not widen the band."
-        )
+        raise ExpectationError(result.failure_message())
     return result
-
-
-def _display(obj) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is not None:
-            display(obj)
-            return
-    except ImportError:  # pragma: no cover
-        pass
-    print(obj)

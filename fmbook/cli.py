@@ -7,8 +7,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
-from .data import REGISTRY, DataError, fetch, get_dataset, mirror_dir, cache_dir, status
+from . import config
+from ._meta import __version__
+from .data import REGISTRY, DataError, fetch, get_dataset, status
 from .profiles import PROFILES, UnknownProfileError, get_profile
 
 
@@ -17,12 +18,15 @@ def _doctor(args) -> int:
     from .ledger import library_versions, results_dir
 
     print(f"fmbook {__version__}")
-    print(f"profile: {get_profile()} (FMBOOK_PROFILE; one of {', '.join(PROFILES)})")
+    print(f"profile: {get_profile()} ({config.PROFILE}; one of {', '.join(PROFILES)})")
+    seed = config.seed_override()
+    print(f"seed: {'each notebook its own' if seed is None else seed} ({config.SEED})")
     print(f"device: {describe(include_tensorflow=args.tensorflow)}")
     print("libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()))
-    print(f"data mirror (FMBOOK_DATA): {mirror_dir() or 'not set'}")
-    print(f"data cache (FMBOOK_CACHE): {cache_dir()}")
-    print(f"results ledger (FMBOOK_RESULTS): {results_dir()}")
+    print(f"data mirror ({config.DATA}): {config.data_mirror() or 'not set'}")
+    print(f"data cache ({config.CACHE}): {config.cache_dir()}")
+    print(f"downloads ({config.OFFLINE}): {'forbidden' if config.offline() else 'allowed'}")
+    print(f"results ledger ({config.RESULTS}): {results_dir()}")
     print("data sets:")
     for name in sorted(REGISTRY):
         ds = REGISTRY[name]
@@ -36,7 +40,8 @@ def _doctor(args) -> int:
 
 
 def _data(args) -> int:
-    names = args.names or sorted(REGISTRY)
+    names = list(args.names or sorted(REGISTRY))
+    names += [n for n in (getattr(args, "require", None) or []) if n not in names]
     try:
         datasets = [get_dataset(n) for n in names]
     except KeyError as exc:
@@ -55,10 +60,17 @@ def _data(args) -> int:
             print(f"{ds.name}: bundled with {ds.bundled_with}, nothing to {args.action}")
             continue
         if args.action == "verify":
+            required = ds.name in (args.require or [])
             for fname, state in status(ds).items():
-                ok = state in ("mirror", "cache")
-                failed += not ok
-                print(f"{ds.name}/{fname}: {'ok (' + state + ')' if ok else state}")
+                if state in ("mirror", "cache"):
+                    print(f"{ds.name}/{fname}: ok ({state})")
+                elif state == "missing":
+                    failed += required
+                    print(f"{ds.name}/{fname}: absent" + (" (required: FAILED; fetch it with "
+                          f"`fmbook data fetch {ds.name}`)" if required else " (not checked)"))
+                else:
+                    failed += 1
+                    print(f"{ds.name}/{fname}: FAILED: {state}, does not match its sha256")
         else:  # fetch
             try:
                 for fname, path in fetch(ds).items():
@@ -80,13 +92,23 @@ def _print_run(r: dict) -> None:
         print(f"  error: {r['error']}")
 
 
+def _seed(args) -> int | None:
+    """``--seed``, else ``FMBOOK_SEED``, else None (each notebook its own seed)."""
+    if args.seed is not None:
+        if args.seed < 0:
+            raise config.ConfigError(f"--seed must be a non-negative integer, got {args.seed}")
+        return args.seed
+    return config.seed_override()
+
+
 def _run(args) -> int:
     from .notebook import report, run_notebook
 
     ok = True
     runs = []
+    seed = _seed(args)
     for nb in args.notebooks:
-        r = run_notebook(nb, profile=args.profile, output_dir=args.output_dir)
+        r = run_notebook(nb, profile=args.profile, seed=seed, output_dir=args.output_dir)
         _print_run(r)
         runs.append(r)
         ok &= r["ok"]
@@ -98,8 +120,9 @@ def _book(args) -> int:
     from .notebook import chapters, report, run_notebook
 
     runs = []
+    seed = _seed(args)
     for nb in chapters(args.notebooks_dir):
-        r = run_notebook(nb, profile=args.profile, output_dir=args.output_dir)
+        r = run_notebook(nb, profile=args.profile, seed=seed, output_dir=args.output_dir)
         _print_run(r)
         runs.append(r)
     path = report(args.output_dir, runs)
@@ -117,19 +140,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tensorflow", action="store_true", help="also list TensorFlow's devices (slower)")
     p.set_defaults(func=_doctor)
 
-    p = sub.add_parser("data", help="list, fetch or verify data sets")
+    p = sub.add_parser(
+        "data", help="list, fetch or verify data sets",
+        description="list: the registry. fetch: download, verify and cache. verify: check the local "
+                    "copies against their sha256. A data set that is absent is reported as absent and "
+                    "is not a failure; verify exits non-zero only when a present file fails its "
+                    "checksum, or when --require names a data set that is absent.")
     p.add_argument("action", choices=["list", "fetch", "verify"])
     p.add_argument("names", nargs="*", help="data set names (default: all)")
+    p.add_argument("--require", action="append", metavar="NAME",
+                   help="verify: fail when data set NAME is absent (repeatable)")
     p.set_defaults(func=_data)
 
     p = sub.add_parser("run", help="execute notebooks headless, save executed copies, record metrics")
     p.add_argument("notebooks", nargs="+")
     p.add_argument("--profile", choices=PROFILES, default=None)
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"replace each notebook's seed (default: {config.SEED}, else the notebook's own)")
     p.add_argument("--output-dir", default="build")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("book", help="run every chapter and write build/report.md")
     p.add_argument("--profile", choices=PROFILES, default=None)
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"replace each notebook's seed (default: {config.SEED}, else the notebook's own)")
     p.add_argument("--notebooks-dir", default="notebooks")
     p.add_argument("--output-dir", default="build")
     p.set_defaults(func=_book)
@@ -137,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except UnknownProfileError as exc:
+    except (UnknownProfileError, config.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -35,9 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MIRROR_ENV = "FMBOOK_DATA"
-CACHE_ENV = "FMBOOK_CACHE"
-OFFLINE_ENV = "FMBOOK_OFFLINE"
+from . import config
+
+MIRROR_ENV = config.DATA
+CACHE_ENV = config.CACHE
+OFFLINE_ENV = config.OFFLINE
 
 
 class DataError(RuntimeError):
@@ -274,19 +276,17 @@ def get_dataset(name: str | Dataset) -> Dataset:
 
 def mirror_dir() -> Path | None:
     """The local mirror folder (``FMBOOK_DATA``), or None when unset."""
-    value = os.environ.get(MIRROR_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return config.data_mirror()
 
 
 def cache_dir() -> Path:
     """The cache folder: ``FMBOOK_CACHE`` or ``~/.cache/fmbook``."""
-    value = os.environ.get(CACHE_ENV, "").strip()
-    return Path(value).expanduser() if value else Path.home() / ".cache" / "fmbook"
+    return config.cache_dir()
 
 
 def offline() -> bool:
-    """True when ``FMBOOK_OFFLINE`` forbids downloads."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes"}
+    """True when ``FMBOOK_OFFLINE`` forbids downloads (see :func:`fmbook.config.parse_bool`)."""
+    return config.offline()
 
 
 def locate(spec: RemoteFile) -> tuple[str, Path] | None:
@@ -594,11 +594,3 @@ def load_review_sentences(domain: str = "movie", *, neutral_band: float = 0.5) -
     df["label"] = (df["rating"] > 0).astype("int64")
     return df
 
-
-LOADERS: dict[str, Callable] = {
-    "breast_cancer": load_breast_cancer,
-    "mnist": load_mnist,
-    "adult": load_adult,
-    "compas": load_compas,
-    "review_sentences": load_review_sentences,
-}

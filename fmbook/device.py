@@ -7,12 +7,13 @@ present (CUDA, then Apple MPS, then the CPU) and print :func:`describe`.
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from dataclasses import dataclass
 
-DEVICE_ENV = "FMBOOK_DEVICE"
+from . import config
+
+DEVICE_ENV = config.DEVICE
 
 
 def torch_device(prefer: str | None = None):
@@ -36,7 +37,7 @@ def torch_device(prefer: str | None = None):
     """
     import torch
 
-    prefer = prefer or os.environ.get(DEVICE_ENV) or None
+    prefer = prefer or config.device_override()
     if prefer:
         dev = torch.device(prefer)
         if dev.type == "cuda" and not torch.cuda.is_available():

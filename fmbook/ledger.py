@@ -1,9 +1,12 @@
-"""The results ledger: one JSON file per chapter and profile.
+"""The results ledger: one JSON file per chapter, profile and seed.
 
 A chapter records its headline metrics with :meth:`fmbook.chapter.Chapter.record`
 (or :func:`record` directly). ``fmbook run`` and ``make book`` read the files to
 build the results report. The folder is ``FMBOOK_RESULTS``, or
 ``~/.cache/fmbook/results`` when unset.
+
+The run with the notebook's own seed is ``<chapter>.<profile>.json``; a run with
+another seed (``FMBOOK_SEED``) is ``<chapter>.<profile>.seed<N>.json``, beside it.
 """
 
 from __future__ import annotations
@@ -17,15 +20,24 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-RESULTS_ENV = "FMBOOK_RESULTS"
+from . import config
+
+RESULTS_ENV = config.RESULTS
 TRACKED_PACKAGES = ("numpy", "scikit-learn", "torch", "tensorflow", "keras", "transformers",
                     "fairlearn", "shap", "lime")
 
 
 def results_dir() -> Path:
-    """Folder of the ledger files."""
-    value = os.environ.get(RESULTS_ENV, "").strip()
-    return Path(value).expanduser() if value else Path.home() / ".cache" / "fmbook" / "results"
+    """Folder of the ledger files (``FMBOOK_RESULTS``)."""
+    return config.results_dir()
+
+
+def entry_name(chapter: str, profile: str, seed: int | None = None, notebook_seed: int | None = None) -> str:
+    """The ledger file name of a run: ``<chapter>.<profile>.json`` for the notebook's own
+    seed (or when the seeds are not given), ``<chapter>.<profile>.seed<N>.json`` otherwise."""
+    if seed is None or notebook_seed is None or int(seed) == int(notebook_seed):
+        return f"{chapter}.{profile}.json"
+    return f"{chapter}.{profile}.seed{int(seed)}.json"
 
 
 def library_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
@@ -57,12 +69,15 @@ def record(
     device: str,
     seed: int,
     seconds: float,
+    notebook_seed: int | None = None,
     expected: dict[str, str] | None = None,
     passed: bool | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write one chapter's results to ``<results_dir>/<chapter>.<profile>.json``.
+    """Write one chapter's results to ``<results_dir>/<chapter>.<profile>[.seed<N>].json``.
 
+    ``notebook_seed`` is the seed the notebook passes; when ``seed`` differs from it, the
+    entry goes to a ``.seed<N>`` file beside the notebook's own run (see :func:`entry_name`).
     The file is written to a temporary name first and then renamed, so a
     reader never sees half a file.
 
@@ -76,6 +91,7 @@ def record(
         "profile": profile,
         "device": device,
         "seed": int(seed),
+        "notebook_seed": int(seed if notebook_seed is None else notebook_seed),
         "seconds": round(float(seconds), 1),
         "metrics": _jsonable(metrics),
         "expected": expected or {},
@@ -87,7 +103,7 @@ def record(
     }
     folder = results_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{chapter}.{profile}.json"
+    path = folder / entry_name(chapter, profile, seed, notebook_seed)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump(entry, fh, indent=2, sort_keys=False)
@@ -102,4 +118,4 @@ def read(folder: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     if not folder.is_dir():
         return []
     entries = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    return sorted(entries, key=lambda e: (e["chapter"], e["profile"]))
+    return sorted(entries, key=lambda e: (e["chapter"], e["profile"], e.get("seed", 0)))

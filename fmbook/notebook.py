@@ -12,8 +12,9 @@ import os
 import time
 from pathlib import Path
 
-from . import REPOSITORY
-from .ledger import RESULTS_ENV, read
+from . import config
+from ._meta import REPOSITORY
+from .ledger import read
 from .profiles import get_profile
 
 SETUP_CELL = f'''# Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
@@ -36,7 +37,14 @@ def chapters(folder: str | os.PathLike = "notebooks") -> list[Path]:
     return sorted(Path(folder).glob(CHAPTER_GLOB))
 
 
-def run_notebook(path: str | os.PathLike, *, profile: str | None = None,
+def _entry_seed(path: Path) -> int | None:
+    try:
+        return json.loads(path.read_text()).get("seed")
+    except (OSError, ValueError):
+        return None
+
+
+def run_notebook(path: str | os.PathLike, *, profile: str | None = None, seed: int | None = None,
                  output_dir: str | os.PathLike = "build", timeout: int = 3600) -> dict:
     """Execute a notebook headless and save the executed copy.
 
@@ -45,9 +53,12 @@ def run_notebook(path: str | os.PathLike, *, profile: str | None = None,
     path : path of the ``.ipynb``
     profile : str, optional
         The profile to run in (default: the active one).
+    seed : int, optional
+        Replaces the notebook's own seed (passed to the kernel as ``FMBOOK_SEED``).
+        The ledger entry of a run with another seed is kept beside the notebook's own.
     output_dir : path, default "build"
-        The executed notebook goes to ``output_dir/notebooks/``, the ledger
-        entries to ``output_dir/results/``.
+        The executed notebook goes to ``output_dir/notebooks/`` (``NN_topic.seedN.ipynb``
+        for a seed override), the ledger entries to ``output_dir/results/``.
     timeout : int
         Seconds allowed per cell.
 
@@ -65,39 +76,46 @@ def run_notebook(path: str | os.PathLike, *, profile: str | None = None,
     if not path.is_file():
         raise FileNotFoundError(f"no notebook at {path}")
     profile = get_profile(profile)
+    if seed is not None and int(seed) < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     out = Path(output_dir)
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     results = (out / "results").resolve()
     results.mkdir(parents=True, exist_ok=True)
-    stale = results / f"{path.stem}.{profile}.json"
-    if stale.exists():
-        stale.unlink()
+    # The entry this run writes: the notebook's own (<stem>.<profile>.json) or, for a seed that
+    # differs from the notebook's, <stem>.<profile>.seedN.json. An old entry this run would
+    # replace is removed first, so a stale entry is never reported as this run's.
+    own = results / f"{path.stem}.{profile}.json"
+    candidates = [own] if seed is None else [results / f"{path.stem}.{profile}.seed{int(seed)}.json", own]
+    for stale in candidates:
+        if stale.exists() and (stale != own or seed is None or _entry_seed(stale) == int(seed)):
+            stale.unlink()
 
     nb = nbformat.read(path, as_version=4)
-    env_before = {k: os.environ.get(k) for k in ("FMBOOK_PROFILE", RESULTS_ENV)}
-    os.environ["FMBOOK_PROFILE"] = profile
-    os.environ[RESULTS_ENV] = str(results)
+    overrides = {config.PROFILE: profile, config.RESULTS: str(results),
+                 config.SEED: None if seed is None else str(int(seed))}
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     t0 = time.perf_counter()
     error = None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
-    finally:
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with config.environment(overrides):  # the kernel inherits these
+        try:
+            client.execute()
+        except CellExecutionError as exc:
+            error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     seconds = time.perf_counter() - t0
-    executed = out / "notebooks" / path.name
+    executed = out / "notebooks" / (path.name if seed is None else f"{path.stem}.seed{int(seed)}.ipynb")
     nbformat.write(nb, executed)
-    entry = json.loads(stale.read_text()) if stale.exists() else None
+    entry = None
+    for candidate in candidates:
+        if candidate.exists():
+            found = json.loads(candidate.read_text())
+            if seed is None or found.get("seed") == int(seed):
+                entry = found
+                break
     ok = error is None and entry is not None and entry.get("passed") is not False
     return {"notebook": str(path), "executed": str(executed), "profile": profile,
-            "seconds": seconds, "ok": ok, "error": error, "entry": entry}
+            "seconds": seconds, "ok": ok, "error": error, "entry": entry, "seed": seed}
 
 
 def report(output_dir: str | os.PathLike = "build", runs: list[dict] | None = None) -> Path:
@@ -105,18 +123,19 @@ def report(output_dir: str | os.PathLike = "build", runs: list[dict] | None = No
     out = Path(output_dir)
     entries = read(out / "results")
     lines = ["# fmbook results report", "",
-             "| chapter | profile | device | headline metrics | expected | seconds | status |",
-             "| --- | --- | --- | --- | --- | ---: | --- |"]
+             "| chapter | profile | seed | device | headline metrics | expected | seconds | status |",
+             "| --- | --- | ---: | --- | --- | --- | ---: | --- |"]
     for e in entries:
         checked = [k for k in e["metrics"] if k in e["expected"]]
         metrics = "; ".join(f"{k} = {e['metrics'][k]:.4g}" for k in checked) or "-"
         expected = "; ".join(e["expected"][k] for k in checked) or "-"
         status = "pass" if e.get("passed") else "FAIL"
-        lines.append(f"| {e['chapter']} | {e['profile']} | {e['device']} | {metrics} | {expected} "
-                     f"| {e['seconds']:.0f} | {status} |")
+        lines.append(f"| {e['chapter']} | {e['profile']} | {e.get('seed', '-')} | {e['device']} | {metrics} "
+                     f"| {expected} | {e['seconds']:.0f} | {status} |")
     for r in runs or []:
         if r["error"] or r["entry"] is None:
-            lines.append(f"| {Path(r['notebook']).stem} | {r['profile']} | - | - | - | "
+            seed = "-" if r.get("seed") is None else r["seed"]
+            lines.append(f"| {Path(r['notebook']).stem} | {r['profile']} | {seed} | - | - | - | "
                          f"{r['seconds']:.0f} | ERROR: {r['error'] or 'no ledger entry written'} |")
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")

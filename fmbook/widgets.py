@@ -66,12 +66,13 @@ def explore(render: Callable[..., Any], **controls: Any):
     ipywidgets.interactive or None
         The widget (None outside IPython, after printing the static view).
     """
-    from IPython import get_ipython
     from IPython.display import display
+
+    from .display import in_ipython
 
     defaults = {name: _default_value(c) for name, c in controls.items()}
     static = static_bundle(render(**defaults))
-    if get_ipython() is None:
+    if not in_ipython():
         print(static.get("text/plain", ""))
         return None
 

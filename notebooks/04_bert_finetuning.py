@@ -119,7 +119,7 @@ print(f"train {len(train_df)}, validation {len(val_df)}, test {len(test_df)} sen
 # a small, honest stand-in for BERT on a CPU, not BERT itself.
 
 # %%
-ckpt = bert.resolve_checkpoint()  # e.g. bert.resolve_checkpoint("bert-base-uncased")
+ckpt = bert.resolve_checkpoint(profile=ch.profile)  # or bert.resolve_checkpoint("bert-base-uncased", profile=ch.profile)
 print(ckpt.describe())
 tokenizer, model = bert.load_classifier(ckpt, num_labels=2)
 if model.config.model_type != "bert":

@@ -83,26 +83,26 @@ def test_argument_overrides_the_environment_variable(online, monkeypatch):
 
 
 def test_hub_id_offline_is_cache_only(offline):
-    assert bert.resolve_checkpoint("bert-base-uncased").local_files_only is True
+    assert bert.resolve_checkpoint("bert-base-uncased", profile="smoke").local_files_only is True
 
 
 def test_local_folder_resolves_to_itself(online, tmp_path):
-    ck = bert.resolve_checkpoint(str(tmp_path))
+    ck = bert.resolve_checkpoint(str(tmp_path), profile="smoke")
     assert ck.source == str(tmp_path) and ck.local_files_only
 
 
 def test_missing_local_folder_names_the_override(online, tmp_path):
     with pytest.raises(bert.CheckpointError, match=bert.BERT_ENV):
-        bert.resolve_checkpoint(str(tmp_path / "nope"))
+        bert.resolve_checkpoint(str(tmp_path / "nope"), profile="smoke")
 
 
 def test_empty_checkpoint_name_is_rejected(online):
     with pytest.raises(bert.CheckpointError):
-        bert.resolve_checkpoint("  ")
+        bert.resolve_checkpoint("  ", profile="smoke")
 
 
 def test_missing_checkpoint_offline_gives_an_error_naming_it_and_the_override(offline):
-    ck = bert.resolve_checkpoint("fmbook-tests/no-such-bert-checkpoint")
+    ck = bert.resolve_checkpoint("fmbook-tests/no-such-bert-checkpoint", profile="smoke")
     with pytest.raises(bert.CheckpointError) as info:
         bert.load_classifier(ck)
     message = str(info.value)

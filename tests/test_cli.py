@@ -26,10 +26,31 @@ def test_data_verify_passes_for_the_mirror(capsys):
     assert "ok (mirror)" in capsys.readouterr().out
 
 
-def test_data_verify_fails_for_a_missing_file(monkeypatch, capsys):
+def test_data_verify_reports_an_absent_data_set_as_absent_not_failed(monkeypatch, capsys):
     monkeypatch.delenv("FMBOOK_DATA", raising=False)
+    assert main(["data", "verify", "compas"]) == 0
+    assert "absent (not checked)" in capsys.readouterr().out
+
+
+def test_data_verify_fails_for_an_absent_data_set_named_by_require(monkeypatch, capsys):
+    monkeypatch.delenv("FMBOOK_DATA", raising=False)
+    assert main(["data", "verify", "--require", "compas"]) == 1
+    assert "required: FAILED" in capsys.readouterr().out
+
+
+def test_data_verify_fails_for_a_present_file_with_a_wrong_checksum(tmp_path, monkeypatch, capsys):
+    from fmbook.data import get_dataset
+
+    monkeypatch.setenv("FMBOOK_DATA", str(tmp_path))
+    (tmp_path / get_dataset("compas").files[0].name).write_text("not the data\n")
     assert main(["data", "verify", "compas"]) == 1
-    assert "missing" in capsys.readouterr().out
+    assert "does not match its sha256" in capsys.readouterr().out
+
+
+def test_a_seed_that_is_not_a_number_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("FMBOOK_SEED", "one")
+    assert main(["doctor"]) == 2
+    assert "FMBOOK_SEED='one' is not a non-negative integer" in capsys.readouterr().err
 
 
 def test_unknown_data_set_is_a_usage_error(capsys):

@@ -63,7 +63,7 @@ def test_unattempted_exercise_is_reported_not_raised():
     def stub(*args):
         raise NotImplementedError
 
-    assert check("03.lstm_params", stub, quiet=True) is False
+    assert not check("03.lstm_params", stub, quiet=True)
 
 
 def test_unknown_share_solution_passes_its_checker():

@@ -22,7 +22,7 @@ def test_unattempted_stub_is_reported_not_raised(ex_id, capsys):
     def stub(*args, **kwargs):
         raise NotImplementedError
 
-    assert check(ex_id, stub) is False
+    assert not check(ex_id, stub)
     assert "not attempted" in capsys.readouterr().out
 
 

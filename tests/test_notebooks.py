@@ -6,11 +6,12 @@ import jupytext
 import nbformat
 import pytest
 
-from fmbook.notebook import SETUP_CELL, chapters
-from fmbook.profiles import CHAPTER_SETTINGS
+from fmbook.notebook import SETUP_CELL
+from fmbook.notebook import chapters as chapter_notebooks
+from fmbook import chapters
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = chapters(ROOT / "notebooks")
+NOTEBOOKS = chapter_notebooks(ROOT / "notebooks")
 
 
 def _cells(nb):
@@ -51,5 +52,12 @@ def test_chapter_starts_with_fmbook_start_and_ends_with_its_results_card(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_chapter_has_profile_settings(path):
-    assert path.stem in CHAPTER_SETTINGS
+def test_every_notebook_has_a_chapter_module(path):
+    assert path.stem in chapters.discover(), (
+        f"add fmbook/chapters/{chapters.module_name(path.stem)}.py with its SETTINGS")
+
+
+@pytest.mark.parametrize("chapter", chapters.discover())
+def test_every_chapter_module_has_a_notebook_pair(chapter):
+    assert (ROOT / "notebooks" / f"{chapter}.py").exists()
+    assert (ROOT / "notebooks" / f"{chapter}.ipynb").exists()

@@ -1,6 +1,7 @@
 import pytest
 
-from fmbook.profiles import CHAPTER_SETTINGS, PROFILES, UnknownProfileError, chapter_settings, get_profile
+from fmbook import chapters
+from fmbook.profiles import PROFILES, UnknownProfileError, chapter_settings, get_profile
 
 
 def test_profile_is_read_from_the_environment(monkeypatch):
@@ -48,8 +49,9 @@ def test_unknown_chapter_is_a_clear_error():
         chapter_settings("99_nothing", "smoke")
 
 
-@pytest.mark.parametrize("chapter", sorted(CHAPTER_SETTINGS))
+@pytest.mark.parametrize("chapter", chapters.discover())
 def test_every_chapter_has_settings_for_every_profile(chapter):
-    assert set(CHAPTER_SETTINGS[chapter]) == set(PROFILES)
-    keys = [set(CHAPTER_SETTINGS[chapter][p]) for p in PROFILES]
+    table = chapters.settings_table(chapter)
+    assert set(table) == set(PROFILES)
+    keys = [set(table[p]) for p in PROFILES]
     assert keys[0] == keys[1] == keys[2], "each profile must define the same settings"

@@ -46,3 +46,25 @@ def test_report_has_a_row_per_chapter(passing_run):
 def test_missing_notebook_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no notebook"):
         run_notebook(tmp_path / "nope.ipynb", profile="smoke")
+
+
+def _seeded_notebook(path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import fmbook\n"
+        "ch = fmbook.start('00_start_here', seed=0)\n"
+        "ch.note('seed used', ch.seed)\n"
+        "ch.finish()")]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_seed_override_reaches_the_notebook_and_is_kept_beside_its_own_run(tmp_path):
+    nb = _seeded_notebook(tmp_path / "00_start_here.ipynb")
+    own = run_notebook(nb, profile="smoke", output_dir=tmp_path / "build")
+    other = run_notebook(nb, profile="smoke", seed=2, output_dir=tmp_path / "build")
+    assert own["entry"]["metrics"]["seed used"] == 0
+    assert other["entry"]["metrics"]["seed used"] == 2
+    results = tmp_path / "build" / "results"
+    assert sorted(p.name for p in results.glob("*.json")) == [
+        "00_start_here.smoke.json", "00_start_here.smoke.seed2.json"]

@@ -1,7 +1,7 @@
 """Exercises: the learner writes a function, fmbook checks it and answers with a hint.
 
-Each chapter's exercises live in ``fmbook/exercises/chNN.py`` and register
-themselves with :func:`exercise`. In a notebook::
+Each chapter's exercises live in its module ``fmbook/chapters/chNN_topic.py`` and
+register themselves with :func:`exercise`. In a notebook::
 
     def sigmoid(z):
         raise NotImplementedError  # your code here
@@ -16,12 +16,13 @@ returns False, so a notebook with unsolved exercises still runs top to bottom.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..display import show
 
 
 class Hint(AssertionError):
@@ -42,6 +43,35 @@ class Exercise:
 _REGISTRY: dict[str, Exercise] = {}
 
 
+class Verdict:
+    """The outcome of :func:`check`: true when the answer is correct.
+
+    It behaves as a bool (``if check(...)``, ``assert check(...)``) but shows nothing
+    as a cell's last value, because :func:`check` has already shown its message.
+    """
+
+    __slots__ = ("correct", "status")
+
+    def __init__(self, status: str):
+        self.status = status
+        self.correct = status == "ok"
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self) == other if isinstance(other, (bool, Verdict)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.correct)
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.status!r})"
+
+    def _ipython_display_(self) -> None:  # the message is already on screen
+        pass
+
+
 def exercise(id: str, title: str, solution: Callable[..., Any], hints: tuple[str, ...] = ()):
     """Decorator registering a checker function as exercise ``id``.
 
@@ -59,11 +89,9 @@ def exercise(id: str, title: str, solution: Callable[..., Any], hints: tuple[str
 def get(id: str) -> Exercise:
     """Return exercise ``id``, importing its chapter module on first use."""
     if id not in _REGISTRY:
-        chapter = id.split(".", 1)[0]
-        try:
-            importlib.import_module(f"{__name__}.ch{chapter}")
-        except ModuleNotFoundError:
-            pass
+        from .. import chapters
+
+        chapters.by_number(str(id).split(".", 1)[0])
     try:
         return _REGISTRY[id]
     except KeyError:
@@ -72,34 +100,20 @@ def get(id: str) -> Exercise:
 
 def all_exercises() -> list[Exercise]:
     """Every exercise of every chapter module present."""
-    import pkgutil
+    from .. import chapters
 
-    for mod in pkgutil.iter_modules(__path__):
-        if mod.name.startswith("ch"):
-            importlib.import_module(f"{__name__}.{mod.name}")
+    for name in chapters.discover():
+        chapters.load(name)
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
-def _say(html: str, text: str) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import HTML, display
-
-        if get_ipython() is not None:
-            display(HTML(html))
-            return
-    except ImportError:  # pragma: no cover
-        pass
-    print(text)
-
-
-def check(id: str, answer: Any, *, quiet: bool = False) -> bool:
+def check(id: str, answer: Any, *, quiet: bool = False) -> Verdict:
     """Check the learner's ``answer`` to exercise ``id``.
 
     Returns
     -------
-    bool
-        True when correct. A wrong answer, an answer that raises, or one not yet
+    Verdict
+        True (as a bool) when correct. A wrong answer, an answer that raises, or one not yet
         attempted (it raises ``NotImplementedError``) prints a hint and returns False.
     """
     ex = get(id)
@@ -116,9 +130,9 @@ def check(id: str, answer: Any, *, quiet: bool = False) -> bool:
     if not quiet:
         icon = {"ok": "&#10003;", "wrong": "&#10007;", "todo": "&#9998;"}[status]
         colour = {"ok": "#1b7f3b", "wrong": "#b00020", "todo": "#8a6d00"}[status]
-        _say(f"<div style='color:{colour}'><b>{icon} Exercise {id}</b> ({ex.title}): {message}</div>",
-             f"Exercise {id} ({ex.title}): {message}")
-    return status == "ok"
+        show(None, html=f"<div style='color:{colour}'><b>{icon} Exercise {id}</b> ({ex.title}): {message}</div>",
+             text=f"Exercise {id} ({ex.title}): {message}")
+    return Verdict(status)
 
 
 def hint(id: str, n: int = 1) -> str:
@@ -142,4 +156,4 @@ def show_solution(id: str) -> None:
     print(solution_source(id))
 
 
-__all__ = ["Hint", "Exercise", "exercise", "check", "hint", "show_solution", "solution_source", "get", "all_exercises"]
+__all__ = ["Hint", "Exercise", "Verdict", "exercise", "check", "hint", "show_solution", "solution_source", "get", "all_exercises"]

@@ -1,10 +1,21 @@
-"""Exercises of chapter 06: a fairness audit."""
+"""Chapter 06: a fairness audit.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    # n_train: rows of adult.data used for training (None = all 32,561); the test set is
+    # always all of adult.test. gb_max_iter: boosting rounds of the gradient-boosted model.
+    "smoke": {"n_train": 8000, "n_bootstrap": 50, "gb_max_iter": 60},
+    "fast": {"n_train": None, "n_bootstrap": 200, "gb_max_iter": 200},
+    "full": {"n_train": None, "n_bootstrap": 1000, "gb_max_iter": 200},
+}
 
 
 def _dp_difference(y_pred: np.ndarray, groups: np.ndarray) -> float:

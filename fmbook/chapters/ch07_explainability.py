@@ -1,4 +1,6 @@
-"""Exercises of chapter 07: explanations, by hand."""
+"""Chapter 07: explanations, by hand.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
@@ -7,7 +9,23 @@ import math
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    "smoke": {"adult_train": 4000, "n_trees": 60, "n_background": 50, "n_explain": 200,
+              "lime_samples": 500, "lime_seeds": 5, "lime_people": 3,
+              "n_reviews": 4, "shap_text_evals": 200,
+              "cnn_train": 2000, "cnn_epochs": 1, "cnn_batch": 32, "n_digits": 8, "ig_steps": 16},
+    "fast": {"adult_train": None, "n_trees": 150, "n_background": 100, "n_explain": 1000,
+             "lime_samples": 2000, "lime_seeds": 5, "lime_people": 10,
+             "n_reviews": 12, "shap_text_evals": 300,
+             "cnn_train": 12000, "cnn_epochs": 2, "cnn_batch": 64, "n_digits": 32, "ig_steps": 32},
+    "full": {"adult_train": None, "n_trees": 300, "n_background": 200, "n_explain": 5000,
+             "lime_samples": 5000, "lime_seeds": 5, "lime_people": 30,
+             "n_reviews": 50, "shap_text_evals": 500,
+             "cnn_train": None, "cnn_epochs": 4, "cnn_batch": 128, "n_digits": 100, "ig_steps": 64},
+}
 
 
 def _exact_shapley(f, x, background):

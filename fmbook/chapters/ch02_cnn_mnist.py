@@ -1,10 +1,24 @@
-"""Exercises of chapter 02: a CNN on MNIST."""
+"""Chapter 02: a CNN on MNIST.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    # n_train: images drawn from the 60,000 (10% of them held out for validation);
+    # epochs: every model of the chapter; n_shift: test digits per shift level.
+    "smoke": {"n_train": 2400, "n_test": 1000, "epochs": 2, "batch_size": 64,
+              "n_shift": 200, "torch_epochs": 2},
+    "fast": {"n_train": None, "n_test": None, "epochs": 2, "batch_size": 128,
+             "n_shift": 1000, "torch_epochs": 2},
+    "full": {"n_train": None, "n_test": None, "epochs": 8, "batch_size": 128,
+             "n_shift": None, "torch_epochs": 8},
+}
 
 
 def _conv_layer(height: int, width: int, channels: int, filters: int, kernel: int,

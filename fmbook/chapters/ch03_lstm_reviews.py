@@ -1,10 +1,24 @@
-"""Exercises of chapter 03: an LSTM for review sentiment."""
+"""Chapter 03: an LSTM for review sentiment.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    # n_train/n_test: stratified subsets (None: all); max_tokens/max_len: caps on the
+    # vocabulary and sequence length that the notebook picks from the data.
+    "smoke": {"n_train": 3000, "n_test": 1000, "epochs": 3, "batch_size": 64, "max_tokens": 5000,
+              "max_len": 200, "embed_dim": 32, "units": 32, "patience": 1},
+    "fast": {"n_train": None, "n_test": None, "epochs": 6, "batch_size": 64, "max_tokens": 20000,
+             "max_len": 200, "embed_dim": 64, "units": 64, "patience": 2},
+    "full": {"n_train": None, "n_test": None, "epochs": 10, "batch_size": 64, "max_tokens": 20000,
+             "max_len": 400, "embed_dim": 128, "units": 64, "patience": 2},
+}
 
 
 def _pad_and_mask(sequences: list[list[int]], max_len: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,6 @@
-"""Exercises of chapter 05: adversarial examples.
+"""Chapter 05: adversarial examples.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises.
 
 The checkers run the learner's function on a tiny fixed PyTorch model (a linear
 layer on 4x4 images, seeded) and compare with the worked solution, naming the
@@ -9,7 +11,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    # eps: the attack budget; epochs/lr: standard model; adv_*: fast FGSM training (with and
+    # without random start; rs_alpha: its step as a multiple of eps); pgd_train_*: Madry PGD
+    # training; ramp_fraction: eps grows from 0 over this fraction of each adversarial training;
+    # curve_steps: PGD for the eps sweep and for the watch on n_val digits, done
+    # watch_per_epoch times an epoch; eval_steps x eval_restarts with step alpha_eval: the
+    # strong final attack. fast: measured on 2 CPU cores, FGSM+RS 3 epochs of 60,000 digits
+    # take about 3 min and give about 0.7 under strong PGD (10,000 digits x 5 epochs gave 0.32).
+    # full, measured on CPU with fmbook.robust.adversarial_training (1,000 test digits, PGD-100
+    # x 3 restarts, step 0.01): PGD-10 training for 4 epochs gave 0.910 (clean 0.985), FGSM+RS
+    # for 15 epochs 0.796 (clean 0.992); 8 PGD epochs are meant to keep the chapter
+    # under 20 min on a T4 (an estimate: no GPU was available to time it).
+    "smoke": {"n_train": 2000, "n_test": 200, "n_val": 100, "batch_size": 64, "eps": 0.2,
+              "epochs": 2, "lr": 3e-3, "adv_epochs": 2, "adv_lr": 4e-3, "ramp_fraction": 0.25, "rs_alpha": 1.25,
+              "pgd_train_epochs": 1, "pgd_train_steps": 3, "curve_steps": 10, "watch_per_epoch": 1,
+              "eval_steps": 15, "eval_restarts": 2, "alpha_eval": 0.03},
+    "fast": {"n_train": None, "n_test": 500, "n_val": 150, "batch_size": 128, "eps": 0.3,
+             "epochs": 2, "lr": 3e-3, "adv_epochs": 3, "adv_lr": 4e-3, "ramp_fraction": 1 / 3, "rs_alpha": 1.25,
+             "pgd_train_epochs": 1, "pgd_train_steps": 5, "curve_steps": 10, "watch_per_epoch": 3,
+             "eval_steps": 30, "eval_restarts": 2, "alpha_eval": 0.02},
+    "full": {"n_train": None, "n_test": None, "n_val": 1000, "batch_size": 128, "eps": 0.3,
+             "epochs": 8, "lr": 3e-3, "adv_epochs": 15, "adv_lr": 5e-3, "ramp_fraction": 0.2, "rs_alpha": 1.25,
+             "pgd_train_epochs": 8, "pgd_train_steps": 10, "curve_steps": 20, "watch_per_epoch": 1,
+             "eval_steps": 100, "eval_restarts": 3, "alpha_eval": 0.01},
+}
 
 
 def _torch():

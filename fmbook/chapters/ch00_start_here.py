@@ -1,10 +1,19 @@
-"""Exercises of chapter 00: how exercises work."""
+"""Chapter 00: how exercises work.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    "smoke": {},
+    "fast": {},
+    "full": {},
+}
 
 
 def _accuracy(y_true, y_pred) -> float:

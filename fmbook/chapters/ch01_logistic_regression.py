@@ -1,10 +1,19 @@
-"""Exercises of chapter 01: logistic regression from scratch."""
+"""Chapter 01: logistic regression from scratch.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    "smoke": {"steps": 300, "learning_rate": 0.5},
+    "fast": {"steps": 2000, "learning_rate": 0.5},
+    "full": {"steps": 5000, "learning_rate": 0.5},
+}
 
 
 def _bce_gradient(w: np.ndarray, b: float, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:

@@ -1,10 +1,31 @@
-"""Exercises of chapter 04: fine-tuning BERT."""
+"""Chapter 04: fine-tuning BERT.
+
+The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import Hint, exercise
+from ..exercises import Hint, exercise
+
+# Settings per profile. ``None`` as a size means "all of it".
+SETTINGS: dict[str, dict] = {
+    # n_*: sentences (None = all); max_length_cap bounds the length the histogram picks;
+    # curve_*: the data-efficiency curve (training sizes, seeds, minimum optimiser steps,
+    # test sentences per point); trainer_n: sentences for the short Trainer demo.
+    "smoke": {"n_train": 256, "n_val": 48, "n_test": 160, "epochs": 2, "batch_size": 16,
+              "lr": 1e-4, "warmup_frac": 0.1, "max_length_cap": 64,
+              "curve_sizes": [16, 32], "curve_seeds": 3, "curve_min_steps": 3, "curve_test": 32,
+              "trainer_n": 32, "n_bootstrap": 500},
+    "fast": {"n_train": 2400, "n_val": 150, "n_test": 400, "epochs": 2, "batch_size": 32,
+             "lr": 8e-5, "warmup_frac": 0.1, "max_length_cap": 64,
+             "curve_sizes": [32, 128], "curve_seeds": 3, "curve_min_steps": 8, "curve_test": 150,
+             "trainer_n": 400, "n_bootstrap": 2000},
+    "full": {"n_train": None, "n_val": 1000, "n_test": None, "epochs": 2, "batch_size": 32,
+             "lr": 2e-5, "warmup_frac": 0.1, "max_length_cap": 512,
+             "curve_sizes": [32, 128, 512, 2048], "curve_seeds": 3, "curve_min_steps": 50,
+             "curve_test": 2000, "trainer_n": 4000, "n_bootstrap": 5000},
+}
 
 
 def _pad_batch(seqs, pad_id=0):
