@@ -30,6 +30,7 @@
 # | 05 | adversarial examples and adversarial training | what "robust" can and cannot mean |
 # | 06 | a fairness audit of income and recidivism models | which definition of fair, and who chooses |
 # | 07 | SHAP and LIME explanations | whether the explanations can be trusted |
+# | 10 | distillation, quantisation, pruning, LoRA; data and tensor parallelism | accuracy against bytes, latency and energy: who can run what |
 #
 # This chapter shows how the book works: profiles, the device, the data, checks and exercises.
 
