@@ -23,15 +23,15 @@ SETTINGS = {
         "temperature": 4.0, "alpha": 0.5, "batch_size": 64,
         "prune_levels": [0.0, 0.5, 0.8, 0.9, 0.95],
         "bert_train": 256, "bert_val": 64, "bert_test": 160, "bert_epochs": 2, "max_length": 48,
-        "full_lr": 1e-4, "lora_lr": 1e-3, "lora_r": 8, "lora_alpha": 16, "bert_batch": 16,
+        "full_lr": 1e-4, "lora_lr": 2e-3, "lora_epochs": 3, "lora_r": 8, "lora_alpha": 16, "bert_batch": 16,
         "latency_repeats": 3, "dp_batch": 32, "dp_steps": 5,
     },
     "fast": {
-        "n_train": 20000, "n_test": 10000, "teacher_epochs": 2, "student_epochs": 6, "student_hidden": 32,
+        "n_train": 12000, "n_test": 10000, "teacher_epochs": 2, "student_epochs": 6, "student_hidden": 32,
         "temperature": 4.0, "alpha": 0.5, "batch_size": 128,
         "prune_levels": [0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
-        "bert_train": 1000, "bert_val": 200, "bert_test": 800, "bert_epochs": 2, "max_length": 64,
-        "full_lr": 5e-5, "lora_lr": 1e-3, "lora_r": 8, "lora_alpha": 16, "bert_batch": 16,
+        "bert_train": 800, "bert_val": 200, "bert_test": 600, "bert_epochs": 2, "max_length": 64,
+        "full_lr": 8e-5, "lora_lr": 2e-3, "lora_epochs": 3, "lora_r": 8, "lora_alpha": 16, "bert_batch": 16,
         "latency_repeats": 20, "dp_batch": 64, "dp_steps": 20,
     },
     "full": {
@@ -39,7 +39,7 @@ SETTINGS = {
         "temperature": 4.0, "alpha": 0.5, "batch_size": 128,
         "prune_levels": [0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
         "bert_train": None, "bert_val": 800, "bert_test": None, "bert_epochs": 3, "max_length": 64,
-        "full_lr": 5e-5, "lora_lr": 1e-3, "lora_r": 8, "lora_alpha": 16, "bert_batch": 32,
+        "full_lr": 5e-5, "lora_lr": 2e-3, "lora_epochs": 3, "lora_r": 8, "lora_alpha": 16, "bert_batch": 32,
         "latency_repeats": 50, "dp_batch": 128, "dp_steps": 50,
     },
 }
