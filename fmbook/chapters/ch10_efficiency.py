@@ -27,8 +27,8 @@ SETTINGS = {
         "latency_repeats": 3, "dp_batch": 32, "dp_steps": 5,
     },
     "fast": {
-        "n_train": 12000, "n_test": 10000, "teacher_epochs": 2, "student_epochs": 6, "student_hidden": 32,
-        "temperature": 4.0, "alpha": 0.5, "batch_size": 128,
+        "n_train": 12000, "n_test": 10000, "teacher_epochs": 3, "student_epochs": 6, "student_hidden": 32,
+        "temperature": 4.0, "alpha": 0.5, "batch_size": 64,
         "prune_levels": [0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
         "bert_train": 800, "bert_val": 200, "bert_test": 600, "bert_epochs": 2, "max_length": 64,
         "full_lr": 8e-5, "lora_lr": 2e-3, "lora_epochs": 3, "lora_r": 8, "lora_alpha": 16, "bert_batch": 16,
