@@ -28,7 +28,7 @@
 # | result | `smoke` (tests) | `fast` (2-core CPU) | `full` (GPU) |
 # | --- | --- | --- | --- |
 # | data | 3,000 digits; 256 sentences | 12,000 digits; 800 sentences | 60,000 digits; 7,000 sentences |
-# | distilled student minus label-only student (test accuracy) | > -0.03 | see the band in the notebook | not measured |
+# | distilled student minus label-only student (test accuracy) | >= -0.08 | -0.03 .. 0.03 (measured -0.0095 and -0.0105) | not measured |
 # | int8 MiniLM minus fp32 MiniLM (test accuracy) | -0.10 .. 0.10 | see the band in the notebook | not measured |
 # | int8 size / fp32 size; int8 latency / fp32 latency | < 0.8; < 1.25 | < 0.8; < 1.25 | not measured |
 # | LoRA minus full fine-tuning (test accuracy); trainable share | -0.25 .. 0.25; < 2% | see the band; < 2% | not measured |
@@ -255,8 +255,20 @@ acc_distilled = float(student_table.loc[student_table.student == "labels + soft 
 print(f"teacher {teacher_acc:.4f} | student on labels {acc_labels:.4f} | distilled student {acc_distilled:.4f} "
       f"({acc_distilled - acc_labels:+.4f})")
 ch.check("distilled minus label-only student (test accuracy)", acc_distilled - acc_labels,
-         {"smoke": (-0.08, 1.0), "fast": (-0.05, 1.0), "full": None})
-ch.check("distilled student test accuracy", acc_distilled, {"smoke": (0.75, 1.0), "fast": (0.90, 1.0), "full": None})
+         {"smoke": (-0.08, 1.0), "fast": (-0.03, 0.03), "full": None})
+ch.check("distilled student test accuracy", acc_distilled, {"smoke": (0.75, 1.0), "fast": (0.88, 1.0), "full": None})
+verdict = "helped" if acc_distilled > acc_labels else "did not help"
+print(f"In this run the soft targets {verdict}: {acc_distilled - acc_labels:+.4f} test accuracy for the same student.")
+
+# %% [markdown]
+# Distillation is no free lunch, and this small student shows it: in the `fast` runs measured for
+# this chapter (seeds 1 and 2) the distilled student scored about one point *below* the one trained
+# on labels alone. A likely reason: a 32-unit perceptron trained for a few epochs is limited by its
+# capacity and its training budget, not by over-fitting, and matching the teacher's whole
+# distribution is a harder target than matching the label. Soft targets pay off when the student
+# could over-fit or has few labels: Hinton et al. cut a large perceptron's MNIST test errors from
+# 146 to 74, and keras.io's convnet student gains half a point (see the anchors below). Try it:
+# more hidden units, more epochs, a higher temperature.
 
 # %% [markdown]
 # ## 2. The model to compress: MiniLM fine-tuned on review sentences
@@ -610,7 +622,7 @@ merged = copy.deepcopy(lora_model).merge_and_unload()
 merged_logits = bert.predict_logits(merged, test_ids, pad_id=PAD)
 changed = int(np.sum(merged_logits.argmax(1) != lora_logits.argmax(1)))
 print(f"merged: {type(merged).__name__}, max |logit difference| {float(np.abs(merged_logits - lora_logits).max()):.2e}")
-ch.check("predictions changed by merge_and_unload", changed, {"smoke": (0, 0), "fast": (0, 0), "full": (0, 0)})
+ch.check("predictions changed by merge_and_unload", changed, {"smoke": (0, 0), "fast": (0, 0), "full": None})
 
 adapter_dir = Path(tempfile.mkdtemp(prefix="fmbook-ch10-lora-"))
 lora_model.save_pretrained(adapter_dir)
