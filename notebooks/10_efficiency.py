@@ -29,11 +29,12 @@
 # | --- | --- | --- | --- |
 # | data | 3,000 digits; 256 sentences | 12,000 digits; 800 sentences | 60,000 digits; 7,000 sentences |
 # | distilled student minus label-only student (test accuracy) | >= -0.08 | -0.03 .. 0.03 (measured -0.0095 and -0.0105) | not measured |
-# | int8 MiniLM minus fp32 MiniLM (test accuracy) | -0.10 .. 0.10 | see the band in the notebook | not measured |
-# | int8 size / fp32 size; int8 latency / fp32 latency | < 0.8; < 1.25 | < 0.8; < 1.25 | not measured |
-# | LoRA minus full fine-tuning (test accuracy); trainable share | -0.25 .. 0.25; < 2% | see the band; < 2% | not measured |
+# | MiniLM test accuracy, full fine-tuning and LoRA | >= 0.55 | >= 0.73 (measured 0.797 and 0.797, seed 0) | not measured |
+# | int8 MiniLM minus fp32 MiniLM (test accuracy) | -0.10 .. 0.10 | -0.03 .. 0.03 (measured -0.003) | not measured |
+# | int8 size / fp32 size; int8 latency / fp32 latency | 0.6 .. 0.7; < 1 | 0.6 .. 0.7 (0.645); < 1 (0.53) | not measured |
+# | LoRA minus full fine-tuning (test accuracy); trainable share | -0.25 .. 0.25; < 2% | -0.08 .. 0.08 (0.000); < 2% (0.33%) | not measured |
 # | 2-process gradient minus 1-process gradient (max abs) | <= 1e-6 | <= 1e-6 | <= 1e-6 |
-# | time | under 2 minutes | under 15 minutes on an idle 2-core CPU | minutes on a GPU |
+# | time | under 2 minutes (estimated; 402 s measured on a heavily shared CPU) | about 7 minutes estimated on an idle 2-core CPU (2,030 s measured on a heavily shared one) | minutes on a GPU |
 #
 # The models: a convnet teacher and small students on MNIST (cheap enough to train several times
 # on a CPU), and the 6-layer MiniLM BERT of chapter 04, fine-tuned on the movie-review sentences,
@@ -159,7 +160,7 @@ def label_loss(logits, labels, idx):
 teacher_seconds, teacher_val = train(teacher, label_loss, cfg.teacher_epochs, desc="teacher")
 teacher_acc = models.accuracy(teacher, x_te, y_te.numpy())
 print(f"teacher: validation accuracy per epoch {np.round(teacher_val, 4)}, {teacher_seconds:.0f} s")
-ch.check("teacher test accuracy (MNIST convnet)", teacher_acc, {"smoke": (0.85, 1.0), "fast": (0.95, 1.0), "full": None})
+ch.check("teacher test accuracy (MNIST convnet)", teacher_acc, {"smoke": (0.85, 1.0), "fast": (0.955, 1.0), "full": None})
 
 # %% [markdown]
 # ### Soft targets and the temperature
@@ -255,8 +256,8 @@ acc_distilled = float(student_table.loc[student_table.student == "labels + soft 
 print(f"teacher {teacher_acc:.4f} | student on labels {acc_labels:.4f} | distilled student {acc_distilled:.4f} "
       f"({acc_distilled - acc_labels:+.4f})")
 ch.check("distilled minus label-only student (test accuracy)", acc_distilled - acc_labels,
-         {"smoke": (-0.08, 1.0), "fast": (-0.03, 0.03), "full": None})
-ch.check("distilled student test accuracy", acc_distilled, {"smoke": (0.75, 1.0), "fast": (0.88, 1.0), "full": None})
+         {"smoke": (-0.08, 1.0), "fast": (-0.02, 0.03), "full": None})
+ch.check("distilled student test accuracy", acc_distilled, {"smoke": (0.75, 1.0), "fast": (0.90, 1.0), "full": None})
 verdict = "helped" if acc_distilled > acc_labels else "did not help"
 print(f"In this run the soft targets {verdict}: {acc_distilled - acc_labels:+.4f} test accuracy for the same student.")
 
@@ -342,7 +343,7 @@ full_seconds, full_val = fine_tune(full, cfg.full_lr, cfg.bert_epochs, "full fin
 full_logits = bert.predict_logits(full, test_ids, pad_id=PAD)
 full_acc = accuracy(full_logits, y_test)
 print(f"full fine-tuning: validation {np.round(full_val, 3)}, test accuracy {full_acc:.3f}, {full_seconds:.0f} s")
-ch.check("MiniLM full fine-tuning test accuracy", full_acc, {"smoke": (0.55, 1.0), "fast": (0.70, 1.0), "full": None})
+ch.check("MiniLM full fine-tuning test accuracy", full_acc, {"smoke": (0.55, 1.0), "fast": (0.73, 1.0), "full": None})
 
 # %% [markdown]
 # ## 3. Quantisation
@@ -480,10 +481,10 @@ quant_table.round(3)
 
 # %%
 ch.check("int8 minus fp32 test accuracy (MiniLM)", int8_acc - full_acc,
-         {"smoke": (-0.10, 0.10), "fast": (-0.05, 0.05), "full": None})
-ch.check("int8 size / fp32 size", size_int8 / size_fp32, {"smoke": (0.0, 0.8), "fast": (0.0, 0.8), "full": None})
+         {"smoke": (-0.10, 0.10), "fast": (-0.03, 0.03), "full": None})
+ch.check("int8 size / fp32 size", size_int8 / size_fp32, {"smoke": (0.6, 0.7), "fast": (0.6, 0.7), "full": None})
 ch.check("int8 latency / fp32 latency (1 thread)", lat_int8 / lat_fp32,
-         {"smoke": (0.0, 1.25), "fast": (0.0, 1.25), "full": None})
+         {"smoke": (0.0, 1.0), "fast": (0.0, 1.0), "full": None})
 ch.note("max |logit change| from int8", max_logit_change)
 
 # %% [markdown]
@@ -541,7 +542,7 @@ print(f"dense {lat_dense:.3f} ms, 90% zeros {lat_sparse:.3f} ms per digit: ratio
 ch.note("latency ratio, 90% pruned / dense (1 thread)", lat_sparse / lat_dense)
 acc_at_half = float(prune_table.loc[(prune_table["sparsity asked"] - 0.5).abs().idxmin(), "validation accuracy"])
 ch.check("validation accuracy lost at 50% sparsity", float(prune_table["validation accuracy"].iloc[0]) - acc_at_half,
-         {"smoke": (-0.05, 0.10), "fast": (-0.02, 0.05), "full": None})
+         {"smoke": (-0.05, 0.10), "fast": (-0.01, 0.015), "full": None})
 
 # %% [markdown]
 # Unstructured sparsity pays off only with sparse storage and kernels (and then usually above 90%
@@ -635,9 +636,9 @@ lora_vs_full
 
 # %%
 ch.check("LoRA trainable share of parameters", lora_share, {"smoke": (0, 0.02), "fast": (0, 0.02), "full": (0, 0.02)})
-ch.check("LoRA test accuracy", lora_acc, {"smoke": (0.55, 1.0), "fast": (0.65, 1.0), "full": None})
+ch.check("LoRA test accuracy", lora_acc, {"smoke": (0.55, 1.0), "fast": (0.73, 1.0), "full": None})
 ch.check("LoRA minus full fine-tuning (test accuracy)", lora_acc - full_acc,
-         {"smoke": (-0.25, 0.25), "fast": (-0.20, 0.20), "full": None})
+         {"smoke": (-0.25, 0.25), "fast": (-0.08, 0.08), "full": None})
 
 # %% [markdown]
 # ## 6. Data parallelism on a real engine
@@ -885,8 +886,8 @@ print(f"* LoRA trained {lora_share:.2%} of the parameters and stores {adapter_by
 print(f"* The distilled student has {models.count_parameters(make_student()) / models.count_parameters(teacher):.0%} "
       f"of the teacher's parameters, answers in {lat_of('student MLP, labels + soft targets') / lat_of('teacher convnet'):.0%} "
       f"of its time, "
-      f"and keeps {acc_distilled / teacher_acc:.1%} of its accuracy ({acc_distilled - acc_labels:+.3f} over the "
-      f"same student trained on labels alone): the teacher's cost is paid once, by whoever trains it.")
+      f"and keeps {acc_distilled / teacher_acc:.1%} of its accuracy ({acc_distilled - acc_labels:+.3f} compared "
+      f"with the same student trained on labels alone): the teacher's cost is paid once, by whoever trains it.")
 if len(throughput) > 1:
     print(f"* Two processes processed {speedup:.2f} times the samples per second of one on this "
           f"{parallel.available_cpus()}-core machine: scale brings speed only to those who own the machines.")
@@ -897,8 +898,8 @@ print(f"* Fine-tuning MiniLM once took {full_seconds:.0f} s here, about "
 
 # %% [markdown]
 # Questions to discuss: which of these savings reach the people who use a model, and which stay
-# with whoever serves it? A compressed model changes its errors a little (the int8 model changed
-# a few predictions above): who checks that the changed ones are not concentrated in one group of
+# with whoever serves it? A compressed model changes some of its answers while its accuracy barely
+# moves (section 3 printed how many predictions int8 changed): who checks that the changed ones are not concentrated in one group of
 # users? Smaller, cheaper models also lower the cost of misuse: what should that change about
 # releasing them?
 #
