@@ -32,6 +32,7 @@
 # | 07 | SHAP and LIME explanations | whether the explanations can be trusted |
 # | 08 | a small GPT, pre-trained on review text, then fine-tuned with few labels | memorised secrets, bias in generation, the cost of pre-training |
 # | 09 | membership attacks, DP-SGD and federated averaging | what a model remembers, who is exposed, who pays for privacy |
+# | 10 | distillation, quantisation, pruning, LoRA; data and tensor parallelism | accuracy against bytes, latency and energy: who can run what |
 #
 # This chapter shows how the book works: profiles, the device, the data, checks and exercises.
 
