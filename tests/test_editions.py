@@ -56,6 +56,15 @@ def test_fingerprint_tells_arguments_apart_by_name_shape_and_type():
     assert fingerprint({"a": 1}) != fingerprint({"a": 1.0})
 
 
+def test_fingerprint_of_a_data_frame_follows_its_values_columns_and_order():
+    import pandas as pd
+
+    frame = pd.DataFrame({"epsilon": [1.0, 8.0], "accuracy": [0.9, 0.97]})
+    assert fingerprint({"runs": frame}) == fingerprint({"runs": frame.copy()})
+    assert fingerprint({"runs": frame}) != fingerprint({"runs": frame.iloc[::-1]})
+    assert fingerprint({"runs": frame}) != fingerprint({"runs": frame.rename(columns={"accuracy": "acc"})})
+
+
 def test_fingerprint_of_a_function_follows_its_code():
     assert fingerprint({"f": lambda v: v + 1}) == fingerprint({"f": lambda v: v + 1})
     assert fingerprint({"f": lambda v: v + 1}) != fingerprint({"f": lambda v: v + 2})

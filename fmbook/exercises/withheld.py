@@ -95,6 +95,16 @@ def _feed(h, value: Any, depth: int = 0, seen: set[int] | None = None) -> None:
     if isinstance(value, (types.BuiltinFunctionType, types.MethodType, type)):
         tag(f"callable:{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', repr(value))}")
         return
+    pandas = _pandas()
+    if pandas is not None and isinstance(value, (pandas.DataFrame, pandas.Series)):
+        frame = value.to_frame() if isinstance(value, pandas.Series) else value
+        tag(f"{type(value).__name__}:{frame.shape}")
+        _feed(h, [str(c) for c in frame.columns], depth + 1, seen)
+        _feed(h, np.asarray(frame.index.astype(str)).astype(str).tolist(), depth + 1, seen)
+        for column in frame.columns:
+            values = frame[column].to_numpy()
+            _feed(h, values if values.dtype.kind in "biufc" else [str(v) for v in values], depth + 1, seen)
+        return
     if id(value) in seen:
         tag("cycle")
         return
@@ -127,6 +137,12 @@ def _torch():
     import sys
 
     return sys.modules.get("torch")  # only present when the checker uses it
+
+
+def _pandas():
+    import sys
+
+    return sys.modules.get("pandas")  # only present when the checker uses it
 
 
 def encode(value: Any) -> Any:
