@@ -53,7 +53,7 @@ site: install
 # What the browser tests look at: every chapter executed in smoke, and the site built from them.
 site-smoke: install
 	mkdir -p build/smoke
-	$(PY) -m fmbook book --profile smoke --output-dir build/smoke 2> build/smoke/book.stderr || \
+	$(PY) -m fmbook book --profile smoke --cell-timeout 900 --output-dir build/smoke 2> build/smoke/book.stderr || \
 	  { tail -40 build/smoke/book.stderr; exit 1; }
 	$(MAKE) --no-print-directory site SITE_FROM=build/smoke SITE_OUT=build/smoke/site SITE_FLAGS=--require-executed
 

@@ -108,7 +108,8 @@ def _run(args) -> int:
     runs = []
     seed = _seed(args)
     for nb in args.notebooks:
-        r = run_notebook(nb, profile=args.profile, seed=seed, output_dir=args.output_dir)
+        r = run_notebook(nb, profile=args.profile, seed=seed, output_dir=args.output_dir,
+                         timeout=args.cell_timeout)
         _print_run(r)
         runs.append(r)
         ok &= r["ok"]
@@ -122,7 +123,8 @@ def _book(args) -> int:
     runs = []
     seed = _seed(args)
     for nb in chapters(args.notebooks_dir):
-        r = run_notebook(nb, profile=args.profile, seed=seed, output_dir=args.output_dir)
+        r = run_notebook(nb, profile=args.profile, seed=seed, output_dir=args.output_dir,
+                         timeout=args.cell_timeout)
         _print_run(r)
         runs.append(r)
     path = report(args.output_dir, runs)
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", choices=PROFILES, default=None)
     p.add_argument("--seed", type=int, default=None,
                    help=f"replace each notebook's seed (default: {config.SEED}, else the notebook's own)")
+    p.add_argument("--cell-timeout", type=int, default=3600, metavar="SECONDS",
+                   help="fail a cell that runs longer than this (default 3600)")
     p.add_argument("--output-dir", default="build")
     p.set_defaults(func=_run)
 
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", choices=PROFILES, default=None)
     p.add_argument("--seed", type=int, default=None,
                    help=f"replace each notebook's seed (default: {config.SEED}, else the notebook's own)")
+    p.add_argument("--cell-timeout", type=int, default=3600, metavar="SECONDS",
+                   help="fail a cell that runs longer than this (default 3600)")
     p.add_argument("--notebooks-dir", default="notebooks")
     p.add_argument("--output-dir", default="build")
     p.set_defaults(func=_book)

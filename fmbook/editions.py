@@ -133,10 +133,10 @@ def record_answers() -> dict[str, dict[str, Any]]:
         def replay(*args, **kwargs):
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
-            found = answers.get(fingerprint(bound.arguments))
-            if found is None:
+            key = fingerprint(bound.arguments)
+            if key not in answers:  # a recorded answer may itself be None
                 raise Hint("not recorded")
-            return decode(json.loads(json.dumps(found)))
+            return decode(json.loads(json.dumps(answers[key])))
         return replay
 
     def run_all(wrap) -> None:

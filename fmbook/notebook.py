@@ -70,7 +70,7 @@ def run_notebook(path: str | os.PathLike, *, profile: str | None = None, seed: i
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     path = Path(path)
     if not path.is_file():
@@ -103,6 +103,8 @@ def run_notebook(path: str | os.PathLike, *, profile: str | None = None, seed: i
             client.execute()
         except CellExecutionError as exc:
             error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+        except CellTimeoutError:
+            error = f"a cell ran longer than {timeout} s (see the executed copy for which one)"
     seconds = time.perf_counter() - t0
     executed = out / "notebooks" / (path.name if seed is None else f"{path.stem}.seed{int(seed)}.ipynb")
     nbformat.write(nb, executed)

@@ -24,7 +24,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import REPOSITORY
+from ._meta import REPOSITORY
 from .notebook import chapters
 
 MATHJAX_DIRS = ("/usr/share/javascript/mathjax", "/usr/share/mathjax")

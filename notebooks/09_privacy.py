@@ -121,12 +121,13 @@ def make_mlp(hidden=cfg.mi_hidden):
     return nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
 
 
-def train_mlp(model, x, y, *, epochs=cfg.mi_epochs, batch_size=cfg.mi_batch, lr=cfg.mi_lr, seed=0,
+def train_mlp(model, x, y, *, epochs=cfg.mi_epochs, batch_size=cfg.mi_batch, lr=cfg.mi_lr, seed=None,
               optimizer=None, loader=None, on_epoch=None, desc="MLP"):
-    """Train with Adam and cross-entropy; `optimizer`/`loader` replace them (Opacus passes its own)."""
+    """Train with Adam and cross-entropy; `optimizer`/`loader` replace them (Opacus passes its own).
+    The batch order is drawn from `seed` (default: the chapter's seed)."""
     model.to(device)
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(ch.seed if seed is None else seed)
     for epoch in tqdm(range(epochs), desc=desc, leave=False):
         model.train()
         batches = loader if loader is not None else (

@@ -136,9 +136,10 @@ print(f"teacher: {models.count_parameters(teacher):,} parameters; "
 # digits).
 
 # %%
-def train(model, loss_fn, epochs, *, lr=1e-3, seed=0, desc="training"):
-    """Adam on the training digits; returns seconds and the validation accuracy per epoch."""
-    torch.manual_seed(ch.seed + seed)
+def train(model, loss_fn, epochs, *, lr=1e-3, seed_offset=0, desc="training"):
+    """Adam on the training digits, seeded with ch.seed + seed_offset; returns seconds and the
+    validation accuracy per epoch."""
+    torch.manual_seed(ch.seed + seed_offset)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     val_acc, t0 = [], time.perf_counter()
@@ -243,7 +244,7 @@ def make_distill_loss(T, alpha):
 students, student_rows = {}, []
 for name, alpha in (("labels alone", 1.0), ("soft targets alone", 0.0), ("labels + soft targets", cfg.alpha)):
     student = make_student()
-    seconds, val = train(student, make_distill_loss(cfg.temperature, alpha), cfg.student_epochs, seed=1, desc=name)
+    seconds, val = train(student, make_distill_loss(cfg.temperature, alpha), cfg.student_epochs, seed_offset=1, desc=name)
     students[name] = student
     student_rows.append({"student": name, "alpha": alpha, "validation accuracy": val[-1],
                          "test accuracy": models.accuracy(student, x_te, y_te.numpy()), "seconds": seconds})

@@ -225,11 +225,11 @@ def withheld_answer(key: str, arguments: dict[str, Any]) -> Any:
     from . import Hint
 
     answers = _table().get(key, {})
-    found = answers.get(fingerprint(arguments))
-    if found is None:
+    fp = fingerprint(arguments)
+    if fp not in answers:  # a recorded answer may itself be None
         raise Hint("your answer differs from the expected one on the checker's inputs (the student edition "
                    "cannot say more here); reread the section above, or ask for a hint")
-    return decode(found)
+    return decode(answers[fp])
 
 
 def is_withheld(solution: Any) -> bool:
