@@ -27,11 +27,14 @@
 # What to expect (MNIST; "TPR at 1% FPR" is the share of members an attack finds while wrongly
 # accusing 1% of non-members; chance is 0.01; the bands are checked below):
 #
-# | profile | LiRA TPR at 1% FPR (overfit MLP) | DP-SGD test accuracy at ε = 1 / 8 / no DP | FedAvg IID / non-IID vs centralised | time |
+# | profile | LiRA TPR at 1% FPR (overfit MLP) | DP-SGD test accuracy at ε = 1 (ε = 8 at least as high) | FedAvg IID − centralised / non-IID − IID | time |
 # | --- | --- | --- | --- | --- |
-# | `smoke` | above chance | above 0.5, ordered | within reach / lower | under 2 min |
-# | `fast` | several times chance | ordered by ε | IID within a few points, non-IID clearly lower | under 15 min on 2 CPU cores |
+# | `smoke` | ≥ 0.02 (measured 0.139) | ≥ 0.3 (measured 0.623; 94 steps only) | −0.15 .. 0.05 / ≤ 0 (measured −0.048 / −0.227) | under 2 min |
+# | `fast` | 0.08 .. 0.3 (measured 0.14 to 0.17, seeds 0, 1, 2) | 0.74 .. 0.95 (measured 0.82 to 0.86) | −0.04 .. 0.02 / −0.3 .. −0.05 (measured −0.016 to −0.014 / −0.18 to −0.14) | under 15 min on 2 CPU cores |
 # | `full` | not measured | not measured (Opacus: 94.6% at ε ≈ 1.2, 97.1% at ε ≈ 7.1, 98.9% without DP) | not measured | GPU |
+#
+# Chance for a membership attack at 1% FPR is 0.01. The `fast` runs took about 13 minutes each with
+# one thread on a shared, busy 2-core machine.
 
 # %%
 # Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
@@ -164,7 +167,7 @@ acc_non_members = accuracy_of(target, x_pool[non_members], y_pool[non_members])
 print(f"target: accuracy {acc_members:.3f} on its {len(members)} training digits, {acc_non_members:.3f} on the "
       f"{len(non_members)} non-members, {accuracy_of(target, x_test, y_test):.3f} on the test digits")
 ch.check("target MLP: train minus held-out accuracy", acc_members - acc_non_members,
-         {"smoke": (0.03, 0.5), "fast": (0.03, 0.4), "full": None})
+         {"smoke": (0.03, 0.5), "fast": (0.05, 0.3), "full": None})
 
 # %% [markdown]
 # ## Attack 1: a loss threshold
@@ -197,7 +200,7 @@ axes[1].set(xlabel="false-positive rate", ylabel="true-positive rate", title="RO
 axes[1].legend()
 fig.tight_layout()
 print(f"loss-threshold attack: AUC {loss_auc:.3f}, TPR at 1% FPR {loss_tpr1:.3f} (chance: 0.010)")
-ch.check("loss attack on the target: AUC", loss_auc, {"smoke": (0.55, 1.0), "fast": (0.55, 1.0), "full": None})
+ch.check("loss attack on the target: AUC", loss_auc, {"smoke": (0.55, 1.0), "fast": (0.53, 0.7), "full": None})
 
 # %% [markdown]
 # The TPR above uses the *best* threshold for 1% FPR, which needs the target's non-members to
@@ -295,7 +298,7 @@ privacy.plot_roc_loglog({name: privacy.roc(a, b)[:2] for name, (a, b) in scores.
 # %%
 lira_tpr1 = float(attack_table.loc["LiRA online", "TPR at 1% FPR"])
 lira_tpr01 = float(attack_table.loc["LiRA online", "TPR at 0.1% FPR"])
-ch.check("LiRA online: TPR at 1% FPR", lira_tpr1, {"smoke": (0.02, 1.0), "fast": (0.03, 1.0), "full": None})
+ch.check("LiRA online: TPR at 1% FPR", lira_tpr1, {"smoke": (0.02, 1.0), "fast": (0.08, 0.3), "full": None})
 ch.note("LiRA online: TPR at 0.1% FPR", lira_tpr01)
 ch.note("loss threshold (same targets): TPR at 1% FPR", float(attack_table.loc["loss threshold", "TPR at 1% FPR"]))
 print(f"LiRA online finds {lira_tpr1:.1%} of members at 1% FPR ({lira_tpr1 / 0.01:.1f} times chance) and "
@@ -383,7 +386,7 @@ ax.set(xlabel="generalisation gap (train − held-out accuracy)", ylabel="loss a
 ax.legend()
 ax.grid(alpha=0.3)
 ch.check("Spearman correlation of generalisation gap and attack AUC", rho,
-         {"smoke": (0.3, 1.0), "fast": (0.5, 1.0), "full": None})
+         {"smoke": (0.3, 1.0), "fast": (0.4, 1.0), "full": None})
 sweep.round(3)
 
 # %% [markdown]
@@ -410,7 +413,7 @@ by_class = pd.Series(mem_score).groupby(y_pool.numpy()).mean()
 print(f"most exposed tenth: mean OUT confidence {typicality[top].mean():.2f}, the rest {typicality[rest].mean():.2f}: "
       f"exposed digits are the ones models get wrong unless they saw them. By class, the most memorised is "
       f"{by_class.idxmax()} ({by_class.max():.2f}), the least {by_class.idxmin()} ({by_class.min():.2f}).")
-ch.check("OUT confidence: rest minus most-exposed tenth", typ_gap, {"smoke": (0.5, None), "fast": (1.0, None), "full": None})
+ch.check("OUT confidence: rest minus most-exposed tenth", typ_gap, {"smoke": (0.5, None), "fast": (6.0, None), "full": None})
 
 # %% [markdown]
 # ## DP-SGD, one step by hand
@@ -572,11 +575,11 @@ print("Opacus's MNIST example (more epochs, all digits): ε ≈ 1.2 → 94.6%, �
 print(f"RDP vs PRV for the same runs: " + ", ".join(
     f"{r['ε (RDP)']:.2f} vs {r['ε (PRV)']:.2f}" for r in dp_runs if math.isfinite(r["target ε"])))
 ch.check(f"DP-SGD test accuracy at eps={eps_lo:g}", acc_by_eps[eps_lo],
-         {"smoke": (0.3, 1.0), "fast": (0.8, 1.0), "full": None})
+         {"smoke": (0.3, 1.0), "fast": (0.74, 0.95), "full": None})
 ch.check(f"accuracy gain from eps={eps_lo:g} to eps={eps_hi:g}", acc_by_eps[eps_hi] - acc_by_eps[eps_lo],
-         {"smoke": (-0.1, 0.5), "fast": (0.0, 0.2), "full": None})
+         {"smoke": (-0.1, 0.5), "fast": (0.0, 0.1), "full": None})
 ch.check(f"accuracy gain from eps={eps_hi:g} to no DP", acc_by_eps[math.inf] - acc_by_eps[eps_hi],
-         {"smoke": (0.0, 0.5), "fast": (0.0, 0.2), "full": None})
+         {"smoke": (0.0, 0.5), "fast": (0.01, 0.25), "full": None})
 ch.note("PRV epsilon / RDP epsilon (same run)", float((finite["ε (PRV)"] / finite["ε (RDP)"]).mean()))
 
 # %% [markdown]
@@ -758,9 +761,9 @@ print(f"after {cfg.fl_rounds} rounds: centralised {central_acc[-1]:.3f}, FedAvg 
 print("McMahan et al. 2017 (100 clients, 2 shards each for non-IID): FedAvg reaches the accuracy targets in both "
       "settings, and non-IID data needs more rounds than IID.")
 ch.check("FedAvg IID accuracy minus centralised", acc_iid - central_acc[-1],
-         {"smoke": (-0.15, 0.05), "fast": (-0.06, 0.02), "full": None})
+         {"smoke": (-0.15, 0.05), "fast": (-0.04, 0.02), "full": None})
 ch.check("FedAvg non-IID minus IID accuracy (equal rounds)", acc_non - acc_iid,
-         {"smoke": (-0.6, 0.0), "fast": (-0.5, -0.02), "full": None})
+         {"smoke": (-0.6, 0.0), "fast": (-0.3, -0.05), "full": None})
 ch.note("client drift: mean cosine to the average update, IID", float(drift_iid))
 ch.note("client drift: mean cosine to the average update, non-IID", float(drift_non))
 
@@ -886,7 +889,7 @@ for ax in axes:
 fig.tight_layout()
 names = list(attempts)
 ch.check("gradient inversion MSE, raw gradient", mse[names[0]], {"smoke": (0.0, 0.02), "fast": (0.0, 0.01), "full": None})
-ch.check("gradient inversion MSE, clipped + noise", mse[names[2]], {"smoke": (0.05, None), "fast": (0.05, None), "full": None})
+ch.check("gradient inversion MSE, clipped + noise", mse[names[2]], {"smoke": (0.05, None), "fast": (0.2, None), "full": None})
 ch.note("gradient inversion MSE, clipped only (cosine matching)", mse[names[1]])
 
 # %% [markdown]
