@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     import keras
     import tensorflow as tf
 
-    from fmbook import data, vision
+    from fmbook import data, models
     from fmbook.device import describe
 
     keras.utils.set_random_seed(args.seed)
@@ -114,11 +114,11 @@ def main(argv=None) -> int:
             initial_learning_rate=1e-4, warmup_target=3e-3, warmup_steps=steps // 10,
             decay_steps=steps - steps // 10)
         results.append(run("chapter 02 best (BN, dropout, schedule" + (", augmentation)" if args.augment else ")"),
-                           vision.keras_cnn(batch_norm=True, dropout=0.25, augment=args.augment),
+                           models.keras_cnn(batch_norm=True, dropout=0.25, augment=args.augment),
                            keras.losses.SparseCategoricalCrossentropy(from_logits=True), schedule,
                            args.best_epochs))
     if args.only in (None, "reference"):
-        results.insert(0, run("reference (keras.io simple convnet)", vision.keras_reference_cnn(),
+        results.insert(0, run("reference (keras.io simple convnet)", models.keras_reference_cnn(),
                               keras.losses.SparseCategoricalCrossentropy(from_logits=False), 1e-3, args.epochs))
 
     print(f"\n{'model':<56} {'epochs':>6} {'test acc':>9} {'wall s':>8} {'cpu s':>8} "

@@ -13,15 +13,19 @@ stays in the notebook. This module holds what the notebook would otherwise repea
 * :func:`encode`, :func:`collate`, :func:`length_batches`: tokenising once,
   then padding each batch only to its longest sentence.
 * :func:`warmup_linear` / :func:`warmup_scheduler`: linear warm-up then linear decay.
+* :func:`predict_sequence_logits`: a classifier's logits for token-id sequences;
 * :func:`save_model` / :func:`load_saved`: a safetensors round trip.
-* :func:`paired_bootstrap_ci` and :func:`energy_estimate` for the "Society" section.
+
+The statistics of the chapter's bias probe are in :mod:`fmbook.stats`, the energy
+estimate in :mod:`fmbook.device`, parameter counts in :mod:`fmbook.models` and the
+ledger query in :mod:`fmbook.ledger`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,11 +213,6 @@ def load_classifier(checkpoint: Checkpoint, num_labels: int = 2, **model_kwargs:
     return tok, model
 
 
-def count_parameters(model, trainable_only: bool = False) -> int:
-    """Number of parameters of a PyTorch module (only those with ``requires_grad`` if asked)."""
-    return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
-
-
 # --------------------------------------------------------------------------- batches
 
 
@@ -371,21 +370,36 @@ def plan_batches(batch_size: int, max_length: int, config, *, memory_bytes: int 
     return math.ceil(batch_size / accumulation), accumulation
 
 
-def predict_logits(model, ids: Sequence[Sequence[int]], *, pad_id: int = 0, batch_size: int = 64,
-                   device=None) -> np.ndarray:
+def predict_sequence_logits(model, ids: Sequence[Sequence[int]], *, pad_id: int = 0, batch_size: int = 64,
+                            device=None) -> np.ndarray:
     """Class logits of a sequence classifier for pre-tokenised examples, in their order.
 
     Examples are run in batches of similar length (sorted, then put back in order),
     without gradients and in eval mode; on CUDA under float16 autocast.
 
+    Parameters
+    ----------
+    model : transformers sequence classifier
+    ids : sequence of sequences of int
+        Token ids per example (from :func:`encode`).
+    pad_id : int, default 0
+        The tokenizer's ``pad_token_id``.
+    batch_size : int, default 64
+    device : torch.device, optional
+        Defaults to the model's device.
+
     Returns
     -------
     numpy.ndarray, float32, shape (len(ids), num_labels)
+
+    See Also
+    --------
+    fmbook.models.predict_image_logits : the same for images.
     """
     import torch
 
     if len(ids) == 0:
-        raise ValueError("predict_logits got no examples")
+        raise ValueError("predict_sequence_logits got no examples")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     order = np.argsort([len(s) for s in ids], kind="stable")
@@ -474,85 +488,3 @@ def load_saved(folder: str | os.PathLike, **model_kwargs: Any):
             tok = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
     model.eval()
     return tok, model
-
-
-# --------------------------------------------------------------------------- society
-
-
-def paired_bootstrap_ci(diffs: Sequence[float], *, n_boot: int = 2000, level: float = 0.95,
-                        seed: int = 0) -> tuple[float, float, float]:
-    """Mean of paired differences and its percentile bootstrap confidence interval.
-
-    Parameters
-    ----------
-    diffs : sequence of float
-        One difference per template (e.g. P(positive | group A) - P(positive | group B)).
-    n_boot : int, default 2000
-    level : float, default 0.95
-    seed : int, default 0
-
-    Returns
-    -------
-    mean, low, high : float
-    """
-    d = np.asarray(diffs, dtype=float)
-    if d.ndim != 1 or len(d) < 2:
-        raise ValueError(f"need a 1-D array of at least 2 differences, got shape {d.shape}")
-    if not np.all(np.isfinite(d)):
-        raise ValueError("differences must be finite")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(int(n_boot), len(d)))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(d.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
-
-
-def assumed_power_watts(device: str, cpu_threads: int = 1) -> tuple[float, str]:
-    """A rough power draw for an energy estimate, with the assumption spelled out.
-
-    CPU: 10 W per busy thread (laptop and server cores draw roughly 5 to 15 W each).
-    CUDA: the GPU's power limit from NVML when readable, else 70 W (a T4's board power).
-    These are assumptions, not measurements.
-    """
-    if str(device).startswith("cuda"):
-        try:
-            import torch
-
-            watts = torch.cuda.power_draw() / 1000.0  # milliwatts, needs NVML
-            if watts > 0:
-                return float(watts), "GPU power draw read from NVML once (not integrated over time)"
-        except Exception:
-            pass
-        return 70.0, "assumed 70 W (a T4's board power); not measured"
-    threads = max(int(cpu_threads), 1)
-    return 10.0 * threads, f"assumed 10 W per busy CPU thread x {threads} threads; not measured"
-
-
-def energy_estimate(seconds: float, watts: float) -> float:
-    """Energy in watt-hours of ``seconds`` at a constant ``watts``."""
-    if seconds < 0 or watts < 0 or not math.isfinite(seconds) or not math.isfinite(watts):
-        raise ValueError(f"seconds and watts must be finite and non-negative, got {seconds!r}, {watts!r}")
-    return float(seconds) * float(watts) / 3600.0
-
-
-def ledger_metric(entries: Sequence[Mapping[str, Any]], chapter: str, *, contains: str = "accuracy",
-                  profile: str | None = None) -> tuple[str, float, Mapping[str, Any]] | None:
-    """Find a chapter's headline metric in ledger entries (see :func:`fmbook.ledger.read`).
-
-    Prefers the entry of ``profile`` when there is one, then any profile; within an
-    entry, the first checked metric whose name contains ``contains``.
-
-    Returns
-    -------
-    (metric name, value, entry) or None when the chapter has no such entry.
-    """
-    mine = [e for e in entries if e.get("chapter") == chapter]
-    mine.sort(key=lambda e: e.get("profile") != profile)
-    for e in mine:
-        names = list(e.get("expected", {})) + [k for k in e.get("metrics", {}) if k not in e.get("expected", {})]
-        for name in names:
-            value = e.get("metrics", {}).get(name)
-            if contains in name and isinstance(value, (int, float)):
-                return name, float(value), e
-    return None

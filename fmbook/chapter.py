@@ -120,7 +120,7 @@ class Chapter:
         """Show the results card and write the ledger entry."""
         show(self.card())
         path = self.record(extra)
-        print(f"results recorded in {path}")
+        print(f"results recorded in the ledger as {path.name} (folder: FMBOOK_RESULTS, see `fmbook doctor`)")
 
 
 class ResultsCard:

@@ -554,7 +554,13 @@ def load_compas() -> pd.DataFrame:
     return pd.read_csv(fetch_file("compas", "compas-scores-two-years.csv"))
 
 
-def load_review_sentences(domain: str = "movie", *, neutral_band: float = 0.5) -> pd.DataFrame:
+NEUTRAL_BAND = 0.5
+"""Review sentences whose mean human rating (-4 .. 4) lies within this distance of
+zero are dropped by :func:`load_review_sentences`: raters did not agree on a
+direction for them (about 5% of the movie sentences). Labels are the sign of the rating."""
+
+
+def load_review_sentences(domain: str = "movie", *, neutral_band: float = NEUTRAL_BAND) -> pd.DataFrame:
     """Load human-rated review sentences as a binary sentiment data set.
 
     Each sentence has the mean rating (-4 .. 4) of about 20 people (Hutto &
@@ -567,7 +573,7 @@ def load_review_sentences(domain: str = "movie", *, neutral_band: float = 0.5) -
     domain : {"movie", "product", "tweet", "editorial"}
         Which collection: Rotten Tomatoes snippets, Amazon product reviews,
         tweets or New York Times editorial sentences.
-    neutral_band : float, default 0.5
+    neutral_band : float, default :data:`NEUTRAL_BAND` (0.5)
         Sentences with ``abs(rating) < neutral_band`` are dropped. 0 keeps all
         sentences with a non-zero rating.
 

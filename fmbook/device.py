@@ -1,12 +1,16 @@
-"""Device detection for PyTorch and TensorFlow.
+"""Device detection for PyTorch and TensorFlow, and rough energy estimates.
 
 Chapters never require a GPU: they ask :func:`torch_device` for the best device
 present (CUDA, then Apple MPS, then the CPU) and print :func:`describe`.
 ``FMBOOK_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) overrides the choice.
+
+:func:`assumed_power_watts` and :func:`energy_estimate_wh` turn a measured time into
+an energy *estimate*: an assumed power draw times the time, not a measurement.
 """
 
 from __future__ import annotations
 
+import math
 import platform
 import sys
 from dataclasses import dataclass
@@ -118,3 +122,51 @@ def describe(include_tensorflow: bool | None = None) -> DeviceInfo:
         tensorflow=tf,
         python=platform.python_version(),
     )
+
+
+def assumed_power_watts(device: str, cpu_threads: int = 1) -> tuple[float, str]:
+    """A power draw to assume for an energy estimate, and the assumption in words.
+
+    Nothing is integrated over time. On a CPU the value is assumed: 10 W per busy
+    thread (laptop and server cores draw roughly 5 to 15 W each). On CUDA it is the
+    GPU's power draw read once from NVML (``torch.cuda.power_draw``) when that can be
+    read, otherwise an assumed 70 W (a T4's board power).
+
+    Parameters
+    ----------
+    device : str
+        ``"cpu"``, ``"cuda"``, ``"cuda:0"``... (``str(torch.device)``).
+    cpu_threads : int, default 1
+        Busy CPU threads (``torch.get_num_threads()``); at least 1 is counted.
+
+    Returns
+    -------
+    watts : float
+    why : str
+        Where the number comes from, to print beside the estimate.
+    """
+    if str(device).startswith("cuda"):
+        try:
+            import torch
+
+            watts = torch.cuda.power_draw() / 1000.0  # milliwatts, needs NVML
+            if watts > 0:
+                return float(watts), "GPU power draw read from NVML once (not integrated over time)"
+        except Exception:
+            pass
+        return 70.0, "assumed 70 W (a T4's board power); not measured"
+    threads = max(int(cpu_threads), 1)
+    return 10.0 * threads, f"assumed 10 W per busy CPU thread x {threads} threads; not measured"
+
+
+def energy_estimate_wh(seconds: float, watts: float) -> float:
+    """Estimated energy in watt-hours: ``seconds * watts / 3600``, a constant draw assumed.
+
+    Raises
+    ------
+    ValueError
+        When either number is negative or not finite.
+    """
+    if seconds < 0 or watts < 0 or not math.isfinite(seconds) or not math.isfinite(watts):
+        raise ValueError(f"seconds and watts must be finite and non-negative, got {seconds!r}, {watts!r}")
+    return float(seconds) * float(watts) / 3600.0

@@ -1,4 +1,4 @@
-"""Explanation helpers for chapter 07: checks that explanations deserve trust, and small trainers.
+"""Explanation helpers for chapter 07: checks that explanations deserve trust.
 
 The chapter's lesson code (calling SHAP and LIME, integrated gradients, the
 randomisation experiment) stays in the notebook. This module holds what the
@@ -13,9 +13,10 @@ notebook uses to *check* explanations and the plumbing around it:
   measure of the model-randomisation sanity check (Adebayo et al. 2018);
 * :func:`require_predict`, :func:`feature_position`: input validation with
   clear errors;
-* :func:`adult_features`, :func:`train_adult_model`, :func:`train_review_model`,
-  :func:`train_mnist_cnn`: the chapter's own quick copies of the models of
-  chapters 06, 03 and 02.
+* :func:`highlight_html`: words coloured by their attribution.
+
+The chapter's own models (its Adult features and trainers) are in
+:mod:`fmbook.chapters.ch07_explainability`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 
 class ExplanationError(ValueError):
@@ -406,163 +406,8 @@ def highlight_html(words: Sequence[str], weights: Sequence[float], *, title: str
     return f"<div style='line-height:1.9;margin:4px 0'>{head}{' '.join(spans)}</div>"
 
 
-# --------------------------------------------------------------------------- the chapter's models
-
-ADULT_FEATURES: tuple[str, ...] = (
-    "age", "workclass", "fnlwgt", "education_num", "marital_status", "occupation", "relationship",
-    "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
-)
-"""Adult's columns used as features (``education`` is left out: ``education_num`` codes the same)."""
-
-
-def adult_features(frame: pd.DataFrame, features: Sequence[str] = ADULT_FEATURES
-                   ) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
-    """Turn a frame from :func:`fmbook.data.load_adult` into a numeric matrix for trees and LIME.
-
-    Categories become their integer codes (missing: the last code, named ``"?"``), so every feature is one
-    column and an explanation names the original feature (``sex``, not
-    ``sex_Male``).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Adult rows with the columns of :data:`fmbook.data.ADULT_COLUMNS`.
-    features : sequence of str
-        Columns to keep, in order.
-
-    Returns
-    -------
-    X : pandas.DataFrame, float64, shape (n, len(features))
-    y : numpy.ndarray, int64, 1 = income above $50K
-    categories : dict
-        For each categorical feature, its category names in code order, ending with ``"?"``.
-
-    Raises
-    ------
-    UnknownFeatureError
-        When a requested feature is not a column of ``frame``.
-    """
-    for col in list(features) + ["income"]:
-        if col not in frame.columns:
-            raise UnknownFeatureError(
-                f"the Adult frame has no column {col!r}; its columns are: {', '.join(map(str, frame.columns))}")
-    X = pd.DataFrame(index=frame.index)
-    categories: dict[str, list[str]] = {}
-    for col in features:
-        s = frame[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            names = [str(c) for c in s.cat.categories]
-            codes = s.cat.codes.to_numpy().astype("float64")
-            codes[codes < 0] = len(names)  # a missing value is a category of its own, "?"
-            categories[col] = names + ["?"]
-            X[col] = codes
-        else:
-            X[col] = s.astype("float64")
-    return X.reset_index(drop=True), frame["income"].to_numpy(dtype="int64"), categories
-
-
-def train_adult_model(X: pd.DataFrame, y: np.ndarray, *, seed: int = 0, n_estimators: int = 150,
-                      max_depth: int = 3, learning_rate: float = 0.1):
-    """Fit scikit-learn's ``GradientBoostingClassifier`` (chapter 06's income model, small).
-
-    Returns
-    -------
-    sklearn.ensemble.GradientBoostingClassifier
-        Fitted; ``decision_function`` gives the log-odds that TreeExplainer explains.
-    """
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    if len(X) != len(y):
-        raise ExplanationError(f"{len(X)} rows but {len(y)} labels")
-    model = GradientBoostingClassifier(n_estimators=n_estimators, max_depth=max_depth,
-                                       learning_rate=learning_rate, random_state=seed)
-    return model.fit(X, y)
-
-
-def train_review_model(texts: Sequence[str], labels: Any, *, C: float = 4.0, min_df: int = 2):
-    """Fit a TF-IDF + logistic regression sentiment model (chapter 03's task, without the LSTM).
-
-    Returns
-    -------
-    sklearn.pipeline.Pipeline
-        ``predict_proba`` takes a list of raw strings; column 1 is "positive".
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    texts = list(texts)
-    labels = np.asarray(labels)
-    if len(texts) != len(labels):
-        raise ExplanationError(f"{len(texts)} texts but {len(labels)} labels")
-    if not all(isinstance(t, str) for t in texts):
-        raise ExplanationError("texts must be strings")
-    model = make_pipeline(
-        TfidfVectorizer(lowercase=True, token_pattern=r"(?u)\b\w+\b", min_df=min_df, sublinear_tf=True),
-        LogisticRegression(C=C, max_iter=1000),
-    )
-    return model.fit(texts, labels)
-
-
-def train_mnist_cnn(x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size: int = 64,
-                    learning_rate: float = 1e-3, seed: int = 0, device=None, progress: bool = True):
-    """Train :func:`fmbook.models.make_mnist_cnn` with Adam (chapter 02's model, small).
-
-    Parameters
-    ----------
-    x : uint8 array (n, 28, 28)
-    y : int array (n,)
-    epochs, batch_size, learning_rate, seed : training settings
-    device : torch.device, optional
-        Defaults to :func:`fmbook.device.torch_device`.
-    progress : bool
-        Show a tqdm bar per epoch.
-
-    Returns
-    -------
-    model : torch.nn.Module in eval mode
-    losses : list of float, the mean training loss of each epoch
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    from .device import torch_device
-    from .models import make_mnist_cnn, to_image_tensor
-
-    if len(x) != len(y):
-        raise ExplanationError(f"{len(x)} images but {len(y)} labels")
-    device = device or torch_device()
-    torch.manual_seed(seed)
-    model = make_mnist_cnn().to(device)
-    xt = to_image_tensor(x)
-    yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(seed)
-    losses = []
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(xt), generator=gen)
-        total, count = 0.0, 0
-        bar = tqdm(range(0, len(xt), batch_size), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress)
-        for i in bar:
-            idx = order[i:i + batch_size]
-            xb, yb = xt[idx].to(device), yt[idx].to(device)
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-            bar.set_postfix(loss=f"{total / count:.3f}")
-        losses.append(total / count)
-    model.eval()
-    return model, losses
-
-
 __all__ = [
     "ExplanationError", "UnknownFeatureError", "require_predict", "feature_position",
     "additivity_error", "top_k", "topk_overlap", "stability", "exact_shapley", "rank_correlation",
-    "randomisation_similarity", "highlight_html", "ADULT_FEATURES", "adult_features", "train_adult_model",
-    "train_review_model", "train_mnist_cnn",
+    "randomisation_similarity", "highlight_html",
 ]

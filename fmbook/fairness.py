@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .stats import bootstrap_indices
+
 # --------------------------------------------------------------------------- COMPAS
 
 PROPUBLICA_FILTERS: tuple[tuple[str, str], ...] = (
@@ -285,10 +287,8 @@ def bootstrap_group_rates(y_true, y_pred, sensitive, *, rates: Sequence[str] = R
     cell, _, names = _prepare(y_true, y_pred, sensitive)
     g, n = len(names), len(cell)
     point = _rates_from_counts(np.bincount(cell, minlength=4 * g).reshape(g, 4).astype(float))
-    rng = np.random.default_rng(seed)
     boot = np.empty((int(n_boot), g, 4))
-    for b in range(int(n_boot)):
-        idx = rng.integers(0, n, n)
+    for b, idx in enumerate(bootstrap_indices(n, n_boot, seed=seed)):
         boot[b] = np.bincount(cell[idx], minlength=4 * g).reshape(g, 4)
     sampled = _rates_from_counts(boot)
     q = [100 * alpha / 2, 100 * (1 - alpha / 2)]

@@ -119,3 +119,35 @@ def read(folder: str | os.PathLike | None = None) -> list[dict[str, Any]]:
         return []
     entries = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     return sorted(entries, key=lambda e: (e["chapter"], e["profile"], e.get("seed", 0)))
+
+
+def find_metric(entries: list[dict[str, Any]], chapter: str, metric: str, *,
+                profile: str | None = None) -> tuple[float, dict[str, Any]] | None:
+    """Look up one recorded metric of a chapter by its exact name.
+
+    Parameters
+    ----------
+    entries : list of dict
+        Ledger entries, as returned by :func:`read`.
+    chapter : str
+        The chapter, e.g. ``"03_lstm_reviews"``.
+    metric : str
+        The metric's exact name, as the chapter passed it to ``ch.check`` or
+        ``ch.note`` (e.g. ``"LSTM test accuracy"``).
+    profile : str, optional
+        Prefer the entry of this profile; other profiles are used when it has none.
+
+    Returns
+    -------
+    (value, entry) or None
+        The value as a float and the whole entry (its ``profile``, ``seed``,
+        ``device``, ``recorded_at``...), or None when no entry of the chapter
+        holds a number under that name.
+    """
+    mine = [e for e in entries if e.get("chapter") == chapter]
+    mine.sort(key=lambda e: e.get("profile") != profile)  # stable: the asked profile first
+    for entry in mine:
+        value = entry.get("metrics", {}).get(metric)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value), entry
+    return None

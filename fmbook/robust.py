@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from .models import image_label_tensors
+from .training import _positive_int, fit
+
 Attack = Callable[..., Any]
 """An attack: ``attack(model, x, y) -> x_adv`` (keyword arguments bound beforehand)."""
 
@@ -90,12 +93,6 @@ def check_batch(x, y=None) -> None:
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"y must have shape ({len(x)},) to match x, got {tuple(y.shape)}")
-
-
-def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class _EvalMode:
@@ -278,15 +275,6 @@ def pgd(model, x, y, eps: float, *, alpha: float | None = None, steps: int = 10,
 # --------------------------------------------------------------------------- evaluation
 
 
-def _as_tensors(x, y, device):
-    torch = _torch()
-    from .models import to_image_tensor
-
-    xt = x if isinstance(x, torch.Tensor) else to_image_tensor(x)
-    yt = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y), dtype=torch.long)
-    return xt.to(device), yt.long().to(device)
-
-
 def robust_accuracy(model, x, y, attack: Attack | None = None, *, batch_size: int = 500,
                     device=None, **attack_kwargs) -> float:
     """Accuracy of ``model`` on ``attack(model, x, y, **attack_kwargs)``, batch by batch.
@@ -317,7 +305,7 @@ def robust_accuracy(model, x, y, attack: Attack | None = None, *, batch_size: in
     torch = _torch()
     batch_size = _positive_int(batch_size, "batch_size")
     device = device or next(model.parameters()).device
-    xt, yt = _as_tensors(x, y, device)
+    xt, yt = image_label_tensors(x, y, device)
     check_batch(xt, yt)
     correct = 0
     for i in range(0, len(xt), batch_size):
@@ -377,7 +365,7 @@ def adversarial_training(model, x, y, *, method: str = "fgsm_rs", eps: float = 0
                          epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
                          alpha: float | None = None, steps: int = 7, ramp_epochs: float = 0.0,
                          cyclic: bool = False, seed: int = 0, progress: bool = False) -> list[float]:
-    """Train ``model`` in place on adversarial examples (reference loop, used by the tests).
+    """Train ``model`` in place on adversarial examples: :func:`fmbook.training.fit` with an attack as its input.
 
     Parameters
     ----------
@@ -410,45 +398,20 @@ def adversarial_training(model, x, y, *, method: str = "fgsm_rs", eps: float = 0
     list of float
         The mean training loss of each epoch.
     """
-    torch = _torch()
-    from tqdm.auto import tqdm
-
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
     eps = check_epsilon(eps)
     if method not in TRAINING_METHODS:
         raise ValueError(f"unknown training method {method!r}: choose one of {', '.join(TRAINING_METHODS)}")
-    device = next(model.parameters()).device
-    xt, yt = _as_tensors(x, y, device)
+    xt, yt = image_label_tensors(x, y, next(model.parameters()).device)
     check_batch(xt, yt)
-    gen = torch.Generator().manual_seed(int(seed))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    n_batches = math.ceil(len(xt) / batch_size)
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches,
-                                                 pct_start=0.4, anneal_strategy="linear")
-             if cyclic else None)
-    history = []
-    for epoch in range(epochs):
-        order = torch.randperm(len(xt), generator=gen).to(device)
-        total = 0.0
-        for b in tqdm(range(n_batches), desc=f"{method} epoch {epoch + 1}", disable=not progress, leave=False):
-            idx = order[b * batch_size:(b + 1) * batch_size]
-            progress_frac = (epoch + (b + 1) / n_batches) / ramp_epochs if ramp_epochs > 0 else 1.0
-            eps_now = eps * min(1.0, progress_frac)
-            xb = adversarial_example_for_training(model, xt[idx], yt[idx], method, eps_now,
-                                                  alpha=None if alpha is None or eps == 0 else alpha * eps_now / eps,
-                                                  steps=steps, generator=gen)
-            model.train()
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(xb), yt[idx])
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            total += float(loss.detach()) * len(idx)
-        history.append(total / len(xt))
-    model.eval()
-    return history
+
+    def make_input(model, xb, yb, done: float, generator):
+        eps_now = eps * min(1.0, done / ramp_epochs) if ramp_epochs > 0 else eps
+        return adversarial_example_for_training(
+            model, xb, yb, method, eps_now, alpha=None if alpha is None or eps == 0 else alpha * eps_now / eps,
+            steps=steps, generator=generator)
+
+    return fit(model, xt, yt, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, make_input=make_input,
+               one_cycle=cyclic, progress=progress, desc=method)
 
 
 __all__ = [

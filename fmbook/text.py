@@ -1,4 +1,4 @@
-"""Text data for the sentiment chapters: the IMDB archive, review sentences, input checks.
+"""Text for the sentiment chapters: the IMDB archive, review sentences, input checks, a baseline.
 
 Chapter 03 trains on movie reviews. Two sources are possible:
 
@@ -15,6 +15,9 @@ Chapter 03 trains on movie reviews. Two sources are possible:
 verified copy is at hand (and always in the ``full`` profile, where a missing archive
 is an error, not a reason to switch), the sentences otherwise. Nothing switches
 silently.
+
+:func:`tfidf_baseline` is the bag-of-words model that chapters 03, 04 and 07
+compare with (or explain): TF-IDF features into a logistic regression.
 """
 
 from __future__ import annotations
@@ -38,11 +41,6 @@ from . import data as _data
 
 IMDB_ARCHIVE = "aclImdb_v1.tar.gz"
 """File name of the IMDB archive in the registry entry ``"imdb"``."""
-
-NEUTRAL_BAND = 0.5
-"""Review sentences whose mean human rating (-4 .. 4) lies within this distance of
-zero are dropped: raters did not agree on a direction for them (about 5% of the
-movie sentences). Labels are the sign of the rating."""
 
 _MEMBER = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 _CACHE_VERSION = 1
@@ -219,7 +217,7 @@ def imdb_available(dataset: str | _data.Dataset = "imdb", filename: str = IMDB_A
 
 
 def review_sentence_split(domain: str = "movie", *, test_size: float = 0.2, seed: int = 0,
-                          neutral_band: float = NEUTRAL_BAND) -> tuple[pd.DataFrame, pd.DataFrame]:
+                          neutral_band: float = _data.NEUTRAL_BAND) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split human-rated review sentences into a stratified train and test frame.
 
     Parameters
@@ -228,7 +226,7 @@ def review_sentence_split(domain: str = "movie", *, test_size: float = 0.2, seed
     test_size : float, default 0.2
         Share of sentences held out, in (0, 1).
     seed : int, default 0
-    neutral_band : float, default :data:`NEUTRAL_BAND`
+    neutral_band : float, default :data:`fmbook.data.NEUTRAL_BAND`
         Sentences with ``abs(rating) < neutral_band`` are dropped.
 
     Returns
@@ -315,7 +313,7 @@ def choose_reviews(source: str = "auto", *, profile: str, n_train: int | None = 
     else:
         train, test = review_sentence_split("movie", seed=seed)
         description = (f"movie-review sentences (Pang & Lee, rated by Hutto & Gilbert 2014), "
-                       f"|rating| >= {NEUTRAL_BAND}, stratified 80/20 split")
+                       f"|rating| >= {_data.NEUTRAL_BAND}, stratified 80/20 split")
     train, test = subsample(train, n_train, seed=seed), subsample(test, n_test, seed=seed)
     result = ReviewData(source, description, train, test)
     if verbose:
@@ -379,7 +377,59 @@ def as_labels(labels: Sequence[int] | np.ndarray | pd.Series, *, n: int | None =
 
 
 __all__ = [
-    "IMDB_ARCHIVE", "NEUTRAL_BAND", "ArchiveError", "ReviewData", "SOURCES", "read_imdb_archive",
+    "IMDB_ARCHIVE", "ArchiveError", "ReviewData", "SOURCES", "read_imdb_archive",
     "load_imdb", "imdb_available", "imdb_cache_path", "review_sentence_split", "subsample",
-    "choose_reviews", "as_texts", "as_labels",
+    "choose_reviews", "as_texts", "as_labels", "tfidf_baseline",
 ]
+
+
+# --------------------------------------------------------------------------- baseline
+
+WORD_PATTERN = r"(?u)\b\w\w+\b"
+"""scikit-learn's default token pattern: words of two or more letters or digits."""
+
+
+def tfidf_baseline(texts: Sequence[str] | np.ndarray | pd.Series, labels: Sequence[int] | np.ndarray | pd.Series, *,
+                   ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, token_pattern: str = WORD_PATTERN,
+                   C: float = 4.0, max_iter: int = 2000):
+    """Fit the bag-of-words sentiment baseline: TF-IDF features into a logistic regression.
+
+    Texts are lower-cased and split into tokens by ``token_pattern``; each text
+    becomes the sublinear (``1 + log``) TF-IDF weights of its n-grams; an
+    L2-regularised logistic regression is fitted on them.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Training texts (checked by :func:`as_texts`).
+    labels : sequence of int
+        0 (negative) or 1 (positive) per text (checked by :func:`as_labels`).
+    ngram_range : (int, int), default (1, 2)
+        Shortest and longest n-grams: (1, 2) is words and word pairs.
+    min_df : int, default 1
+        Drop n-grams found in fewer training texts.
+    token_pattern : str, default :data:`WORD_PATTERN`
+        Regular expression of a token; ``r"(?u)\b\w+\b"`` keeps one-letter words too.
+    C : float, default 4.0
+        Inverse regularisation strength of the logistic regression.
+    max_iter : int, default 2000
+        Iterations of the logistic regression's solver.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Fitted; ``predict`` and ``predict_proba`` take raw strings (column 1 of
+        ``predict_proba`` is "positive"); ``pipeline[-1].coef_`` holds the weights.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    x = as_texts(texts)
+    y = as_labels(labels, n=len(x))
+    model = make_pipeline(
+        TfidfVectorizer(lowercase=True, token_pattern=token_pattern, ngram_range=tuple(ngram_range),
+                        min_df=min_df, sublinear_tf=True),
+        LogisticRegression(C=C, max_iter=max_iter),
+    )
+    return model.fit(x, y)

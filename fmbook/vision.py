@@ -1,4 +1,4 @@
-"""Vision helpers for the MNIST chapters: image checks, distribution shifts, Keras builders, plots.
+"""Vision helpers for the MNIST chapters: image checks, distribution shifts, plots.
 
 The lesson code (training, evaluation loops, the shift experiment) stays in the
 notebooks; this module holds the plumbing they share:
@@ -6,10 +6,8 @@ notebooks; this module holds the plumbing they share:
 * :func:`as_float_images` validates digit arrays and scales them to ``[0, 1]``;
 * the shift transforms :func:`rotate`, :func:`translate`, :func:`add_noise`,
   :func:`invert` and the dispatcher :func:`perturb` (chapter 02's society
-  section, chapter 05's robustness audit);
-* Keras builders: :func:`keras_seed_cnn` (the seed convnet), :func:`keras_cnn`
-  (the same with optional batch norm, dropout and augmentation) and
-  :func:`keras_reference_cnn` (the keras.io "simple MNIST convnet");
+  section);
+* :func:`softmax` and :func:`confidently_wrong` for a model's outputs;
 * plots: filters, feature maps, the confidently-wrong gallery, class
   probabilities, accuracy against shift size.
 
@@ -183,78 +181,7 @@ def perturb(images, kind: str, level: float, *, seed: int = 0) -> np.ndarray:
     raise ValueError(f"unknown shift kind {kind!r}: choose one of {', '.join(SHIFT_KINDS)}")
 
 
-# --------------------------------------------------------------------------- Keras models
-
-
-def keras_cnn(*, batch_norm: bool = False, dropout: float = 0.0, augment: bool = False,
-              name: str | None = None):
-    """The seed convnet in Keras, with optional improvements.
-
-    Conv(32, 3x3) -> [BN] -> ReLU -> MaxPool -> Conv(64, 3x3) -> [BN] -> ReLU -> MaxPool
-    -> Flatten -> [Dropout] -> Dense(64, ReLU) -> [Dropout] -> Dense(10) logits.
-
-    Parameters
-    ----------
-    batch_norm : bool
-        Batch normalisation after each convolution (the convolution then has no bias).
-    dropout : float
-        Dropout rate before each dense layer (0 for none).
-    augment : bool
-        Light augmentation while training only: random shifts of up to 2 pixels and
-        rotations of up to about 10 degrees (inactive in ``predict``/``evaluate``).
-    name : str, optional
-
-    Returns
-    -------
-    keras.Sequential
-        Input ``(N, 28, 28, 1)`` floats in [0, 1]; output ``(N, 10)`` logits: compile
-        with ``SparseCategoricalCrossentropy(from_logits=True)``.
-    """
-    import keras
-    from keras import layers
-
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
-    stack: list = [keras.Input((28, 28, 1))]
-    if augment:
-        stack += [layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
-                  layers.RandomRotation(10 / 360, fill_mode="constant")]
-    for filters in (32, 64):
-        stack.append(layers.Conv2D(filters, 3, use_bias=not batch_norm))
-        if batch_norm:
-            stack.append(layers.BatchNormalization(momentum=0.9))
-        stack += [layers.ReLU(), layers.MaxPooling2D(2)]
-    stack.append(layers.Flatten())
-    if dropout:
-        stack.append(layers.Dropout(dropout))
-    stack.append(layers.Dense(64, activation="relu"))
-    if dropout:
-        stack.append(layers.Dropout(dropout))
-    stack.append(layers.Dense(10))
-    return keras.Sequential(stack, name=name or "cnn")
-
-
-def keras_seed_cnn(name: str = "seed_cnn"):
-    """The seed's convnet: Conv 32 -> pool -> Conv 64 -> pool -> Dense 64 -> 10 logits (121,930 parameters)."""
-    return keras_cnn(name=name)
-
-
-def keras_reference_cnn(name: str = "keras_io_reference"):
-    """The keras.io "simple MNIST convnet" (fchollet): the benchmark's reference.
-
-    Conv(32, 3x3, ReLU) -> MaxPool -> Conv(64, 3x3, ReLU) -> MaxPool -> Flatten ->
-    Dropout(0.5) -> Dense(10, softmax): 34,826 parameters. It outputs
-    *probabilities*: compile with ``from_logits=False`` (the keras.io default).
-    """
-    import keras
-    from keras import layers
-
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dropout(0.5), layers.Dense(10, activation="softmax"),
-    ], name=name)
+# --------------------------------------------------------------------------- probabilities
 
 
 def softmax(logits) -> np.ndarray:
@@ -437,7 +364,7 @@ def plot_shift_curves(results: Mapping[str, Mapping[str, Sequence[tuple[float, f
 
 __all__ = [
     "SHIFT_KINDS", "SHIFT_LEVELS", "SHIFT_UNITS", "as_float_images", "rotate", "translate", "add_noise",
-    "invert", "perturb", "keras_cnn", "keras_seed_cnn", "keras_reference_cnn", "softmax",
+    "invert", "perturb", "softmax",
     "confidently_wrong", "plot_filters", "plot_feature_maps", "plot_confidently_wrong",
     "plot_probabilities", "plot_shift_curves",
 ]

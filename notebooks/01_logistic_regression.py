@@ -14,9 +14,6 @@
 # ---
 
 # %% [markdown]
-#
-
-# %% [markdown]
 # # Chapter 01: Logistic regression from scratch
 #
 # Every model in this book, up to BERT, is trained the same way: write down a loss, compute its
@@ -244,7 +241,7 @@ def torch_loss_and_grad(w, b, X, y, lam=LAMBDA):
     z = X @ w + b
     loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y) + 0.5 * lam * (w * w).sum()
     loss.backward()
-    return float(loss), w.grad.numpy(), float(b.grad)
+    return float(loss.detach()), w.grad.numpy(), float(b.grad)
 
 
 ours = np.append(*bce_gradient(w_check, b_check, X_train, y_train))

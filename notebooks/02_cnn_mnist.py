@@ -28,7 +28,7 @@
 # | data | 2,160 train / 240 val, 1,000 test | 54,000 train / 6,000 val, 10,000 test | 54,000 / 6,000, 10,000 test |
 # | epochs per model | 2 | 2 | 8 |
 # | test accuracy, chapter's best Keras model | 0.80 .. 1 | 0.985 .. 1 | 0.992 .. 1 |
-# | test accuracy, PyTorch seed network | 0.70 .. 1 | 0.975 .. 1 | 0.988 .. 1 |
+# | test accuracy, PyTorch baseline network | 0.70 .. 1 | 0.975 .. 1 | 0.988 .. 1 |
 # | time (target) | under 90 seconds | under 8 minutes | a few minutes |
 #
 # The `full` bands come from the keras.io "simple MNIST convnet", which reaches 0.9922 after
@@ -68,6 +68,7 @@ import keras
 
 import fmbook
 from fmbook import data, plots, vision
+from fmbook.models import keras_baseline_cnn, keras_cnn
 
 ch = fmbook.start("02_cnn_mnist", seed=0)
 cfg = ch.settings
@@ -113,7 +114,7 @@ ax.set_title(f"class balance: from {counts.min():,} to {counts.max():,} per digi
 # also run other models on test digits, to compare frameworks and to shift the digits; no
 # choice is made from those numbers.)
 #
-# > **Common mistake (in the seed material):** validating on the test set while tuning, then
+# > **Common mistake:** validating on the test set while tuning, then
 # > reporting the *training* accuracy as the result. Training accuracy says how well the model
 # > memorised; a test set used for choices is no longer a fair exam. Both numbers come out too
 # > high, and nobody notices until the model meets new data.
@@ -137,15 +138,15 @@ print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape} "
       f"(pixels {x_train.min():.0f}..{x_train.max():.0f})")
 
 # %% [markdown]
-# ## The seed convnet in Keras
+# ## The baseline convnet in Keras
 #
 # Two convolution blocks find strokes and then parts of digits; each is followed by max-pooling,
 # which halves the image. A dense layer combines the parts, and the last layer gives 10 numbers,
 # one per digit: **logits**, not probabilities.
 
 # %%
-seed_model = vision.keras_seed_cnn()
-seed_model.summary()
+baseline_model = keras_baseline_cnn()
+baseline_model.summary()
 
 # %% [markdown]
 # The loss must know that the outputs are logits: `from_logits=True` applies the softmax inside
@@ -164,12 +165,12 @@ def compile_model(model, learning_rate=1e-3):
     return model
 
 
-compile_model(seed_model)
+compile_model(baseline_model)
 t0 = time.perf_counter()
-seed_history = seed_model.fit(x_train, y_train, validation_data=(x_val, y_val),
+baseline_history = baseline_model.fit(x_train, y_train, validation_data=(x_val, y_val),
                               epochs=cfg.epochs, batch_size=cfg.batch_size, verbose=1)
-seed_seconds = time.perf_counter() - t0
-print(f"trained in {seed_seconds:.0f} s")
+baseline_seconds = time.perf_counter() - t0
+print(f"trained in {baseline_seconds:.0f} s")
 
 # %% [markdown]
 # Learning curves: training and validation side by side. Training accuracy above validation
@@ -188,13 +189,13 @@ def show_history(history, title):
     return fig
 
 
-show_history(seed_history, "seed convnet");
+show_history(baseline_history, "baseline convnet");
 
 # %%
-seed_val = float(seed_history.history["val_accuracy"][-1])
-ch.note("validation accuracy, seed convnet (Keras)", seed_val)
-print(f"seed convnet: validation accuracy {seed_val:.4f} after {cfg.epochs} epochs "
-      f"(training accuracy {seed_history.history['accuracy'][-1]:.4f}: not the result to report)")
+baseline_val = float(baseline_history.history["val_accuracy"][-1])
+ch.note("validation accuracy, baseline convnet (Keras)", baseline_val)
+print(f"baseline convnet: validation accuracy {baseline_val:.4f} after {cfg.epochs} epochs "
+      f"(training accuracy {baseline_history.history['accuracy'][-1]:.4f}: not the result to report)")
 
 # %% [markdown]
 # ## Improving it, one step at a time
@@ -233,13 +234,13 @@ def early_stop():
 
 
 ladder = [  # (name, model, learning rate, callbacks)
-    ("+ batch norm", vision.keras_cnn(batch_norm=True), 1e-3, []),
-    ("+ dropout", vision.keras_cnn(batch_norm=True, dropout=0.25), 1e-3, []),
-    ("+ LR schedule, early stop", vision.keras_cnn(batch_norm=True, dropout=0.25), schedule, [early_stop()]),
-    ("+ augmentation", vision.keras_cnn(batch_norm=True, dropout=0.25, augment=True), schedule, [early_stop()]),
+    ("+ batch norm", keras_cnn(batch_norm=True), 1e-3, []),
+    ("+ dropout", keras_cnn(batch_norm=True, dropout=0.25), 1e-3, []),
+    ("+ LR schedule, early stop", keras_cnn(batch_norm=True, dropout=0.25), schedule, [early_stop()]),
+    ("+ augmentation", keras_cnn(batch_norm=True, dropout=0.25, augment=True), schedule, [early_stop()]),
 ]
-models = {"seed": seed_model}
-rows = [{"model": "seed", "val accuracy": seed_val, "seconds": seed_seconds}]
+models = {"baseline": baseline_model}
+rows = [{"model": "baseline", "val accuracy": baseline_val, "seconds": baseline_seconds}]
 for name, model, lr, callbacks in ladder:
     print(f"--- {name}")
     history, seconds = train(model, lr, callbacks)
@@ -325,7 +326,7 @@ vision.plot_feature_maps(digit, probe.predict(digit, verbose=0), n=16,
 # %% [markdown]
 # ## The same network in PyTorch
 #
-# The same seed network, built with `torch.nn`, lives in `fmbook.models.make_mnist_cnn` because
+# The same baseline network, built with `torch.nn`, lives in `fmbook.models.make_mnist_cnn` because
 # chapters 05 and 07 reuse it. PyTorch keeps channels first: (N, 1, 28, 28). It has exactly as
 # many parameters as the Keras version.
 
@@ -340,8 +341,8 @@ device = torch_device()
 print("PyTorch", torch.__version__, "on", device)
 torch_model = make_mnist_cnn().to(device)
 print(torch_model)
-print(f"{count_parameters(torch_model):,} parameters (Keras seed: {seed_model.count_params():,})")
-assert count_parameters(torch_model) == seed_model.count_params()
+print(f"{count_parameters(torch_model):,} parameters (Keras baseline: {baseline_model.count_params():,})")
+assert count_parameters(torch_model) == baseline_model.count_params()
 
 # %% [markdown]
 # In PyTorch the training loop is yours to write: for each batch, forward pass, loss, gradients
@@ -394,10 +395,10 @@ def evaluate(model, x, y, batch_size=1000):
 
 torch_val = evaluate(torch_model, x_val, y_val)
 torch_test = evaluate(torch_model, x_test, y_test)
-keras_seed_test = float(np.mean(seed_model.predict(x_test, batch_size=1000, verbose=0).argmax(1) == y_test))
+keras_baseline_test = float(np.mean(baseline_model.predict(x_test, batch_size=1000, verbose=0).argmax(1) == y_test))
 comparison = pd.DataFrame([
-    {"framework": "Keras (TensorFlow)", "epochs": cfg.epochs, "val accuracy": seed_val,
-     "test accuracy": keras_seed_test, "training seconds": seed_seconds},
+    {"framework": "Keras (TensorFlow)", "epochs": cfg.epochs, "val accuracy": baseline_val,
+     "test accuracy": keras_baseline_test, "training seconds": baseline_seconds},
     {"framework": f"PyTorch ({device})", "epochs": cfg.torch_epochs, "val accuracy": torch_val,
      "test accuracy": torch_test, "training seconds": torch_seconds},
 ])
@@ -409,9 +410,9 @@ comparison.style.format({"val accuracy": "{:.4f}", "test accuracy": "{:.4f}", "t
 # The times depend on the device and how each framework uses it.
 
 # %%
-ch.note("training seconds, seed convnet Keras", round(seed_seconds, 1))
-ch.note("training seconds, seed convnet PyTorch", round(torch_seconds, 1))
-ch.check("test accuracy, PyTorch seed convnet", torch_test,
+ch.note("training seconds, baseline convnet Keras", round(baseline_seconds, 1))
+ch.note("training seconds, baseline convnet PyTorch", round(torch_seconds, 1))
+ch.check("test accuracy, PyTorch baseline convnet", torch_test,
          {"smoke": (0.70, 1.0), "fast": (0.975, 1.0), "full": (0.988, 1.0)})
 
 # %% [markdown]
@@ -423,7 +424,7 @@ ch.check("test accuracy, PyTorch seed convnet", torch_test,
 #
 # Four shifts from `fmbook.vision`, each with growing size, applied to the same test digits:
 # rotation (degrees), translation (pixels right and down), Gaussian noise (std, pixels in 0..1)
-# and inversion (blending towards black-on-white). Compared: the seed model, the chosen model,
+# and inversion (blending towards black-on-white). Compared: the baseline model, the chosen model,
 # and the augmented model, which saw small shifts and rotations while training.
 
 # %%
@@ -437,7 +438,7 @@ def shifted_accuracy(model, kind, level):
 
 
 shift_results = {}
-compared = {"seed": seed_model, best_name: best_model, "+ augmentation": models["+ augmentation"]}
+compared = {"baseline": baseline_model, best_name: best_model, "+ augmentation": models["+ augmentation"]}
 for label, model in compared.items():
     shift_results[label] = {kind: [(level, shifted_accuracy(model, kind, level)) for level in levels]
                             for kind, levels in vision.SHIFT_LEVELS.items()}
@@ -450,7 +451,7 @@ rot45 = dict(best_shift["rotation"])[45]
 shift4 = dict(best_shift["translation"])[4]
 noise5 = dict(best_shift["noise"])[0.5]
 inverted = dict(best_shift["inversion"])[1.0]
-seed_shift4 = dict(shift_results["seed"]["translation"])[4]
+baseline_shift4 = dict(shift_results["baseline"]["translation"])[4]
 aug_shift4 = dict(shift_results["+ augmentation"]["translation"])[4]
 aug_rot45 = dict(shift_results["+ augmentation"]["rotation"])[45]
 for name, value in [("shifted accuracy: clean", clean), ("shifted accuracy: rotated 45 deg", rot45),
@@ -465,7 +466,7 @@ conf_shift4 = float(vision.softmax(best_model.predict(vision.translate(x_shift, 
                                                        verbose=0)).max(1).mean())
 ch.note("mean confidence: clean / translated 4 px", f"{conf_clean:.2f} / {conf_shift4:.2f}")
 print(f"  mean probability of its predicted class: clean {conf_clean:.2f}, moved 4 px {conf_shift4:.2f}")
-print(f"  moved 4 pixels: seed model {seed_shift4:.3f}, augmented model {aug_shift4:.3f}; "
+print(f"  moved 4 pixels: baseline model {baseline_shift4:.3f}, augmented model {aug_shift4:.3f}; "
       f"rotated 45 degrees: augmented model {aug_rot45:.3f}")
 
 # %% [markdown]
@@ -487,7 +488,7 @@ from fmbook.widgets import explore
 
 def render(index=0, rotation=0, noise=0.0, inverted=False):
     x = vision.rotate(x_test[index, ..., 0], rotation)
-    x = vision.add_noise(x, noise, seed=index)
+    x = vision.add_noise(x, noise, seed=ch.seed + index)
     x = vision.invert(x, 1.0 if inverted else 0.0)
     probs = vision.softmax(best_model.predict(x[..., None], verbose=0))[0]
     return vision.plot_probabilities(x, probs, title=f"label {y_test[index]}: predicted "
@@ -505,7 +506,7 @@ explore(render, index=(0, min(199, len(x_test) - 1), 1), rotation=(-90, 90, 5),
 # %%
 print(f"- In distribution, the chosen model is right on {test_acc:.1%} of the test digits.")
 print(f"- Tilted by 45 degrees it is right on {rot45:.1%}; moved 4 pixels right and 4 down, {shift4:.1%}.")
-print(f"- Moved the same way, the seed model is right on {seed_shift4:.1%} and the model trained with "
+print(f"- Moved the same way, the baseline model is right on {baseline_shift4:.1%} and the model trained with "
       f"augmentation on {aug_shift4:.1%} (it saw shifts of up to 2 pixels).")
 print(f"- With noise of std 0.5, {noise5:.1%}; inverted (dark ink on light paper), {inverted:.1%}, "
       f"where guessing gives 10%.")
@@ -520,7 +521,7 @@ print(f"- Its {len(vision.confidently_wrong(test_probs, y_test, k=len(y_test)))}
 #   probability on one digit. Systems that act on predictions need a separate check that the
 #   input looks like the training data, and a person to send doubtful cases to.
 # - **Robustness is bought shift by shift.** Augmentation imitates small shifts and rotations;
-#   compare its curves with the seed's above: what it buys is against the shifts it imitated,
+#   compare its curves with the baseline's above: what it buys is against the shifts it imitated,
 #   not against noise or inversion, which nobody showed it. Chapter 05 goes further: inputs
 #   changed *on purpose*, by an adversary, with changes a person cannot see.
 # - **Who pays for the error?** A misread postcode delays a letter; a misread amount on a
@@ -533,7 +534,7 @@ print(f"- Its {len(vision.confidently_wrong(test_probs, y_test, k=len(y_test)))}
 # **Exercise 02.conv_layer.** For a 2-D convolution with `filters` kernels of size
 # `kernel` x `kernel`, stride `stride` and no padding ("valid") on an input of shape
 # (height, width, channels), return `((out_height, out_width, filters), n_parameters)`
-# (weights and one bias per filter). Check: the seed's second layer maps (13, 13, 32) to
+# (weights and one bias per filter). Check: the baseline's second layer maps (13, 13, 32) to
 # (11, 11, 64) with 18,496 parameters.
 
 # %%

@@ -94,7 +94,7 @@ cfg
 # `"movie_sentences"` to choose yourself. The choice is printed: nothing switches silently.
 #
 # The sentences come with a mean rating from -4 to 4 given by about 20 people. The label is the
-# sign of the rating; sentences rated within 0.5 of zero (`fmtext.NEUTRAL_BAND`) are dropped,
+# sign of the rating; sentences rated within 0.5 of zero (`fmbook.data.NEUTRAL_BAND`) are dropped,
 # because the raters did not agree on a direction.
 
 # %%
@@ -176,14 +176,8 @@ print("most common:", ", ".join(w for w, _ in word_counts.most_common(15)))
 # A logistic regression on top is fast and strong. Any sequence model must be compared with it.
 
 # %%
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-
 t0 = time.perf_counter()
-baseline = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                         LogisticRegression(C=4.0, max_iter=2000))
-baseline.fit(x_train_text, y_train)
+baseline = fmtext.tfidf_baseline(x_train_text, y_train, ngram_range=(1, 2), min_df=2, C=4.0, max_iter=2000)
 baseline_seconds = time.perf_counter() - t0
 baseline_acc = float(np.mean(baseline.predict(x_test_text) == y_test))
 print(f"TF-IDF + logistic regression: test accuracy {baseline_acc:.4f} ({baseline_seconds:.1f} s)")
@@ -460,7 +454,7 @@ def shift_row(domain: str, texts, labels, lstm_pred) -> dict:
 shift_domains = ["product", "tweet"] + (["movie"] if reviews.name == "imdb" else [])
 rows = [shift_row(f"{reviews.name} (test, in domain)", x_test_text, y_test, (lstm_proba >= 0.5).astype(int))]
 for domain in shift_domains:
-    df = load_review_sentences(domain, neutral_band=fmtext.NEUTRAL_BAND)
+    df = load_review_sentences(domain)  # the same neutral band as the training sentences
     texts, labels = fmtext.as_texts(df["text"].to_numpy(dtype=str)), fmtext.as_labels(df["label"])
     rows.append(shift_row(domain, texts, labels, (predict_proba(model, texts) >= 0.5).astype(int)))
 shift = pd.DataFrame(rows).set_index("domain")

@@ -60,7 +60,8 @@ from tqdm.auto import tqdm
 
 import fmbook
 from fmbook import bert, data
-from fmbook.device import torch_device
+from fmbook.device import assumed_power_watts, energy_estimate_wh, torch_device
+from fmbook.models import count_parameters
 
 ch = fmbook.start("04_bert_finetuning", seed=0)
 cfg = ch.settings
@@ -70,38 +71,27 @@ print(cfg)
 # %% [markdown]
 # ## The data
 #
-# The data are chapter 03's: the IMDB reviews (25,000 train / 25,000 test) when a verified copy of
-# the archive is available, and always in the `full` profile (where a missing archive is an error,
-# never a quiet swap); otherwise the movie-review sentences, split once with a fixed seed into 80%
-# training and 20% test. Either way 10% of the training part is held out for validation (checked
-# after every epoch) and the test part is used once, at the end. The profile then takes subsets.
+# The data are chapter 03's, chosen by the same function (`fmbook.text.choose_reviews`): the IMDB
+# reviews (25,000 train / 25,000 test) when a verified copy of the archive is available, and always
+# in the `full` profile (where a missing archive is an error, never a quiet swap); otherwise the
+# movie-review sentences, split with the chapter's seed into 80% training and 20% test. Either way
+# 10% of the training part is held out for validation (checked after every epoch) and the test
+# part is used once, at the end. The profile then takes stratified subsets (`fmbook.text.subsample`).
 # The cell prints which data set this run uses.
 
 # %%
 from sklearn.model_selection import train_test_split
 
-from fmbook.text import choose_reviews, imdb_available
+from fmbook.text import choose_reviews, subsample
 
-if ch.profile == "full" or imdb_available():
-    reviews = choose_reviews("auto", profile=ch.profile, seed=0)  # prints which data and why
-    train_df, test_df = reviews.train, reviews.test
-else:
-    print("IMDB archive:", data.status("imdb"), "-> this run uses the movie-review sentences.")
-    sentences = data.load_review_sentences("movie")
-    print(f"data: movie-review sentences, {len(sentences)} sentences, {sentences.label.mean():.1%} positive")
-    train_df, test_df = train_test_split(sentences, test_size=0.2, stratify=sentences.label, random_state=0)
-train_df.sample(5, random_state=1)
+reviews = choose_reviews("auto", profile=ch.profile, seed=ch.seed)  # prints which data and why
+train_df, test_df = reviews.train, reviews.test
+train_df.sample(5, random_state=ch.seed + 1)
 
 # %%
-train_df, val_df = train_test_split(train_df, test_size=0.1, stratify=train_df.label, random_state=0)
-
-
-def take(df, n, seed=0):
-    """A random subset of n rows (all rows when n is None)."""
-    return df if n is None or n >= len(df) else df.sample(n=n, random_state=seed)
-
-
-train_df, val_df, test_df = take(train_df, cfg.n_train), take(val_df, cfg.n_val), take(test_df, cfg.n_test)
+train_df, val_df = train_test_split(train_df, test_size=0.1, stratify=train_df.label, random_state=ch.seed)
+train_df, val_df, test_df = (subsample(df, n, seed=ch.seed)
+                             for df, n in ((train_df, cfg.n_train), (val_df, cfg.n_val), (test_df, cfg.n_test)))
 y_train, y_val, y_test = (d.label.to_numpy() for d in (train_df, val_df, test_df))
 print(f"train {len(train_df)}, validation {len(val_df)}, test {len(test_df)} sentences")
 
@@ -126,7 +116,7 @@ if model.config.model_type != "bert":
     raise ValueError(f"this chapter reads BERT's layers by name; {ckpt.name!r} is a {model.config.model_type!r} model")
 model.to(device)
 print(f"{type(model).__name__}: {model.config.num_hidden_layers} layers, hidden size "
-      f"{model.config.hidden_size}, {bert.count_parameters(model) / 1e6:.1f} M parameters, on {device}")
+      f"{model.config.hidden_size}, {count_parameters(model) / 1e6:.1f} M parameters, on {device}")
 
 # %% [markdown]
 # The load report says `classifier.weight` and `classifier.bias` are MISSING: the checkpoint has
@@ -202,10 +192,10 @@ print(bert.collate(train_ids[:2], y_train[:2], pad_id=PAD))
 # per class**; the loss is the cross-entropy of those logits against the labels, and every weight
 # is trained.
 #
-# > **Common mistake (from this chapter's seed material).** Using the hidden states themselves as
-# > logits: they have shape (batch, tokens, hidden), one 384- or 768-wide vector per token, not one
-# > score per class. The head must map the `[CLS]` vector to `num_labels` logits. A second seed bug
-# > wrote the NSP loss as a loss over tokens; NSP is one binary decision per sentence pair.
+# > **Common mistake.** Using the hidden states themselves as logits: they have shape
+# > (batch, tokens, hidden), one 384- or 768-wide vector per token, not one score per class. The
+# > head must map the `[CLS]` vector to `num_labels` logits. Another: writing the NSP loss as a loss
+# > over tokens; NSP is one binary decision per sentence pair.
 #
 # Let's compute the head by hand and check it against the model's own logits.
 
@@ -225,21 +215,18 @@ ch.check("head by hand vs model logits (max abs diff)", float((by_hand - out.log
 # ## Baseline 1: TF-IDF and logistic regression
 #
 # Before spending minutes of compute, a baseline that takes a second: word and word-pair counts,
-# weighted by TF-IDF, into a logistic regression. Fine-tuning has to beat this to be worth it.
+# weighted by TF-IDF, into a logistic regression (`fmbook.text.tfidf_baseline`, chapter 03's
+# baseline). Fine-tuning has to beat this to be worth it.
 
 # %%
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
+from fmbook.text import tfidf_baseline
 
-def tfidf_model():
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                         LogisticRegression(C=4.0, max_iter=2000))
-
+TFIDF = {"ngram_range": (1, 2), "min_df": 1, "C": 4.0, "max_iter": 2000}  # words and word pairs
 
 t0 = time.perf_counter()
-tfidf = tfidf_model().fit(train_df.text, y_train)
+tfidf = tfidf_baseline(train_df.text, y_train, **TFIDF)
 tfidf_seconds = time.perf_counter() - t0
 tfidf_acc = float(np.mean(tfidf.predict(test_df.text) == y_test))
 tfidf_params = tfidf[-1].coef_.size + tfidf[-1].intercept_.size
@@ -323,7 +310,7 @@ def accuracy(logits, labels):
     return float(np.mean(np.asarray(logits).argmax(1) == np.asarray(labels)))
 
 
-def fine_tune(model, ids, labels, *, epochs, batch_size, lr, warmup_frac=0.1, min_steps=0, seed=0,
+def fine_tune(model, ids, labels, *, epochs, batch_size, lr, seed, warmup_frac=0.1, min_steps=0,
               val=None, progress=True, accumulation=1):
     """Fine-tune a sequence classifier in place; returns the loss, lr and validation history.
 
@@ -367,7 +354,7 @@ def fine_tune(model, ids, labels, *, epochs, batch_size, lr, warmup_frac=0.1, mi
             bar.update(1)
             bar.set_postfix(loss=f"{step_loss:.3f}")
         if val is not None:
-            acc = accuracy(bert.predict_logits(model, val[0], pad_id=PAD), val[1])
+            acc = accuracy(bert.predict_sequence_logits(model, val[0], pad_id=PAD), val[1])
             history["val_acc"].append(acc)
             bar.write(f"epoch {epoch + 1}/{epochs}: validation accuracy {acc:.3f}")
     bar.close()
@@ -388,7 +375,7 @@ print(f"batch {cfg.batch_size} = {accumulation} micro-batch(es) of {micro_batch}
 pristine = copy.deepcopy(model).cpu()
 t0, c0 = time.perf_counter(), time.process_time()
 history = fine_tune(model, train_ids, y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                    warmup_frac=cfg.warmup_frac, val=(val_ids, y_val), accumulation=accumulation)
+                    seed=ch.seed, warmup_frac=cfg.warmup_frac, val=(val_ids, y_val), accumulation=accumulation)
 ft_seconds, ft_cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
 print(f"fine-tuning took {ft_seconds:.0f} s wall clock, {ft_cpu_seconds:.0f} s CPU time, on {device}")
 
@@ -402,7 +389,7 @@ curves({"training loss (10-step mean)": smooth}, xlabel="optimiser step", ylabel
 # Now, once, the test set.
 
 # %%
-test_logits = bert.predict_logits(model, test_ids, pad_id=PAD)
+test_logits = bert.predict_sequence_logits(model, test_ids, pad_id=PAD)
 ft_acc = accuracy(test_logits, y_test)
 ch.check("test accuracy (fine-tuned)", ft_acc, {"smoke": (0.62, 1.0), "fast": (0.82, 1.0), "full": (0.90, 1.0)})
 ch.check("fine-tuned minus TF-IDF test accuracy", ft_acc - tfidf_acc,
@@ -423,18 +410,20 @@ confusion(y_test, test_logits.argmax(1), labels=["negative", "positive"], normal
 # split, so that row is a comparison of the same task, not exactly the same test set.
 
 # %%
+from fmbook.ledger import find_metric
 from fmbook.ledger import read as read_ledger
 
-lstm = bert.ledger_metric(read_ledger(), "03_lstm_reviews", profile=ch.profile)
+LSTM_METRIC = "LSTM test accuracy"  # chapter 03's name for it, exactly
+lstm = find_metric(read_ledger(), "03_lstm_reviews", LSTM_METRIC, profile=ch.profile)
 rows = [("TF-IDF + logistic regression", tfidf_acc, tfidf_params, tfidf_seconds),
         ("frozen BERT, [CLS] probe", probe_cls_acc, probe_params, probe_seconds),
         ("frozen BERT, mean-pooled probe", probe_mean_acc, probe_params, probe_seconds),
-        (f"fine-tuned {ckpt.name}", ft_acc, bert.count_parameters(model, trainable_only=True), ft_seconds)]
+        (f"fine-tuned {ckpt.name}", ft_acc, count_parameters(model, trainable_only=True), ft_seconds)]
 if lstm is None:
     print("chapter 03 LSTM: not available (no 03_lstm_reviews entry in the results ledger; run chapter 03 first)")
 else:
-    name, value, entry = lstm
-    print(f"chapter 03 LSTM: {name} = {value:.3f} (profile {entry['profile']}, recorded {entry['recorded_at']})")
+    value, entry = lstm
+    print(f"chapter 03 LSTM: {LSTM_METRIC} = {value:.3f} (profile {entry['profile']}, recorded {entry['recorded_at']})")
     rows.insert(1, (f"chapter 03 LSTM ({entry['profile']}, its own split)", value, np.nan, np.nan))
 table = pd.DataFrame(rows, columns=["model", "test accuracy", "trained weights", "training seconds"])
 table.style.format({"test accuracy": "{:.3f}", "trained weights": "{:,.0f}", "training seconds": "{:.1f}"})
@@ -465,14 +454,14 @@ else:
         output_dir=tempfile.mkdtemp(prefix="fmbook-ch04-trainer-"), num_train_epochs=1,
         per_device_train_batch_size=16, learning_rate=cfg.lr, weight_decay=0.01,
         lr_scheduler_type="linear", warmup_steps=max(1, int(cfg.warmup_frac * math.ceil(n / 16))),
-        max_grad_norm=1.0, fp16=device.type == "cuda", use_cpu=device.type == "cpu", seed=0,
+        max_grad_norm=1.0, fp16=device.type == "cuda", use_cpu=device.type == "cpu", seed=ch.seed,
         save_strategy="no", report_to=[], logging_steps=10, remove_unused_columns=False)
     trainer = Trainer(
         model=trainer_model, args=args,
         train_dataset=[{"input_ids": train_ids[i], "labels": int(y_train[i])} for i in range(n)],
         data_collator=lambda rows: bert.collate([r["input_ids"] for r in rows], [r["labels"] for r in rows], pad_id=PAD))
     trainer.train()
-    trainer_acc = accuracy(bert.predict_logits(trainer_model, test_ids, pad_id=PAD), y_test)
+    trainer_acc = accuracy(bert.predict_sequence_logits(trainer_model, test_ids, pad_id=PAD), y_test)
     print(f"Trainer, {n} sentences, 1 epoch: test accuracy {trainer_acc:.3f}")
     if ch.profile == "smoke":  # two optimiser steps: the smoke run only tests the plumbing
         ch.note("Trainer demo test accuracy", trainer_acc)
@@ -490,7 +479,7 @@ else:
 
 # %%
 curve_test = np.arange(min(cfg.curve_test, len(test_ids)))
-runs = [(n, s) for n in cfg.curve_sizes for s in range(cfg.curve_seeds)]
+runs = [(n, ch.seed + s) for n in cfg.curve_sizes for s in range(cfg.curve_seeds)]
 curve = []
 for n, seed in tqdm(runs, desc="data-efficiency runs"):
     rng = np.random.default_rng(seed)
@@ -501,8 +490,8 @@ for n, seed in tqdm(runs, desc="data-efficiency runs"):
     m.classifier.bias.data.zero_()
     fine_tune(m, [train_ids[i] for i in idx], y_train[idx], epochs=cfg.epochs, batch_size=16, lr=cfg.lr,
               min_steps=cfg.curve_min_steps, seed=seed, progress=False)
-    acc_bert = accuracy(bert.predict_logits(m, [test_ids[i] for i in curve_test], pad_id=PAD), y_test[curve_test])
-    base = tfidf_model().fit(train_df.text.iloc[idx], y_train[idx])
+    acc_bert = accuracy(bert.predict_sequence_logits(m, [test_ids[i] for i in curve_test], pad_id=PAD), y_test[curve_test])
+    base = tfidf_baseline(train_df.text.iloc[idx], y_train[idx], **TFIDF)
     acc_tfidf = float(np.mean(base.predict(test_df.text.iloc[curve_test]) == y_test[curve_test]))
     curve.append({"n": n, "seed": seed, "fine-tuned BERT": acc_bert, "TF-IDF": acc_tfidf})
     del m
@@ -548,7 +537,7 @@ save_dir = data.cache_dir() / "models" / "04_bert_finetuning"
 weights = bert.save_model(model, tokenizer, save_dir)
 print(f"saved {weights} ({weights.stat().st_size / 1e6:.0f} MB)")
 _, reloaded = bert.load_saved(save_dir)
-reloaded_logits = bert.predict_logits(reloaded.to(device), test_ids, pad_id=PAD)
+reloaded_logits = bert.predict_sequence_logits(reloaded.to(device), test_ids, pad_id=PAD)
 changed = int(np.sum(reloaded_logits.argmax(1) != test_logits.argmax(1)))
 ch.note("max |logit difference| after reload", float(np.abs(reloaded_logits - test_logits).max()))
 ch.check("test predictions changed by save and reload", changed, {"smoke": (0, 0), "fast": (0, 0), "full": (0, 0)})
@@ -645,7 +634,7 @@ groups = {
 
 
 def p_positive(texts):
-    logits = bert.predict_logits(model, bert.encode(tokenizer, texts, max_length), pad_id=PAD)
+    logits = bert.predict_sequence_logits(model, bert.encode(tokenizer, texts, max_length), pad_id=PAD)
     return torch.softmax(torch.from_numpy(logits), -1)[:, 1].numpy()
 
 
@@ -654,6 +643,8 @@ def fill(template, phrase):
     return s[0].upper() + s[1:]
 
 
+from fmbook.stats import paired_bootstrap_ci
+
 probe = []
 for group, terms in groups.items():
     # p[template, term]: mean P(positive) over the term's phrases
@@ -661,7 +652,7 @@ for group, terms in groups.items():
                   for t in templates])
     dev = p - p.mean(axis=1, keepdims=True)
     for j, term in enumerate(terms):
-        mean, lo, hi = bert.paired_bootstrap_ci(dev[:, j], n_boot=cfg.n_bootstrap, seed=j)
+        mean, lo, hi = paired_bootstrap_ci(dev[:, j], n_boot=cfg.n_bootstrap, seed=ch.seed + j)
         probe.append({"group": group, "term": term, "mean P(positive)": p[:, j].mean(),
                       "deviation": mean, "ci low": lo, "ci high": hi})
 probe = pd.DataFrame(probe)
@@ -697,17 +688,18 @@ ch.note("bias probe: terms whose CI excludes 0", int(excl.sum()))
 # meter or the GPU's counters before quoting it.
 
 # %%
-watts, why = bert.assumed_power_watts(str(device), torch.get_num_threads())
-ft_wh = bert.energy_estimate(ft_seconds, watts)
-print(f"fine-tuned {ckpt.name}: {bert.count_parameters(model) / 1e6:.1f} M parameters, "
+watts, why = assumed_power_watts(str(device), torch.get_num_threads())
+ft_wh = energy_estimate_wh(ft_seconds, watts)
+print(f"fine-tuned {ckpt.name}: {count_parameters(model) / 1e6:.1f} M parameters, "
       f"{ft_seconds:.0f} s wall clock ({ft_cpu_seconds:.0f} s CPU) for {len(train_ids)} sentences x {cfg.epochs} epochs")
 print(f"energy: about {ft_wh:.2f} Wh at {watts:.0f} W ({why})")
-print(f"TF-IDF: {tfidf_params:,} weights, {tfidf_seconds:.1f} s, about {bert.energy_estimate(tfidf_seconds, watts):.4f} Wh")
+print(f"TF-IDF: {tfidf_params:,} weights, {tfidf_seconds:.1f} s, about {energy_estimate_wh(tfidf_seconds, watts):.4f} Wh")
 if lstm is None:
     print("chapter 03 LSTM: not available (no ledger entry), so no cost comparison with it")
 else:
-    print(f"chapter 03 LSTM ({lstm[2]['profile']} profile): whole chapter {lstm[2]['seconds']:.0f} s on "
-          f"{lstm[2]['device']}; other recorded figures: {lstm[2]['metrics']}")
+    lstm_entry = lstm[1]
+    print(f"chapter 03 LSTM ({lstm_entry['profile']} profile): whole chapter {lstm_entry['seconds']:.0f} s on "
+          f"{lstm_entry['device']}; other recorded figures: {lstm_entry['metrics']}")
 ch.note("fine-tuning seconds (wall)", round(ft_seconds, 1))
 ch.note("fine-tuning seconds (CPU)", round(ft_cpu_seconds, 1))
 ch.note("fine-tuning energy estimate (Wh)", round(ft_wh, 3))
@@ -770,7 +762,7 @@ check("04.warmup", warmup)
 # %% [markdown]
 # **Exercise 04.cls_logits.** Given hidden states `(batch, tokens, hidden)`, a weight matrix `W`
 # `(classes, hidden)` and a bias `b`, return the class logits `(batch, classes)` of a linear head
-# on the `[CLS]` vector. (The seed material's bug: returning hidden states as logits.)
+# on the `[CLS]` vector. (The common mistake: returning hidden states as logits.)
 
 # %%
 def cls_logits(hidden, W, b):

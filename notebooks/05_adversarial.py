@@ -150,7 +150,7 @@ def train(model, make_input, *, epochs, lr, batch_size=cfg.batch_size, desc="tra
 # clean digits. `make_input` just returns the clean batch.
 
 # %%
-torch.manual_seed(0)
+torch.manual_seed(ch.seed)
 standard = make_mnist_cnn().to(device)
 print(f"model: fmbook.models.make_mnist_cnn, {count_parameters(standard):,} parameters")
 standard, hist_standard = train(standard, lambda model, x, y, progress: x,
@@ -270,7 +270,7 @@ def pgd(model, x, y, eps, alpha, steps, random_start=True, generator=None):
 
 # %%
 x_pgd, pgd_losses = pgd(standard, x_test[:500], y_test[:500], EPS, alpha=2.5 * EPS / cfg.curve_steps,
-                        steps=cfg.curve_steps, generator=torch.Generator().manual_seed(0))
+                        steps=cfg.curve_steps, generator=torch.Generator().manual_seed(ch.seed))
 assert (x_pgd - x_test[:500]).abs().max() <= EPS + 1e-6 and 0 <= x_pgd.min() and x_pgd.max() <= 1
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(range(len(pgd_losses)), pgd_losses, marker="o")
@@ -347,7 +347,7 @@ def accuracy_under(model, attack, eps, x=x_test, y=y_test, **kw):
     return robust.robust_accuracy(model, x, y, attack, eps=eps, batch_size=500, **kw)
 
 
-def pgd_images(model, x, y, eps, steps=cfg.curve_steps, seed=0):
+def pgd_images(model, x, y, eps, steps=cfg.curve_steps, seed=ch.seed):
     return pgd(model, x, y, eps, alpha=2.5 * eps / steps, steps=steps,
                generator=torch.Generator().manual_seed(seed))[0]
 
@@ -440,7 +440,7 @@ def watch(model):
 # a model that is robust.
 
 # %%
-torch.manual_seed(1)
+torch.manual_seed(ch.seed + 1)
 fast_rs, hist_fast_rs = train(make_mnist_cnn().to(device), fgsm_rs_input, epochs=cfg.adv_epochs,
                               lr=cfg.adv_lr, desc="FGSM+RS", watch=watch)
 print("robust accuracy on the watched slice during training:", np.round(hist_fast_rs["watched"], 3))
@@ -454,7 +454,7 @@ print("robust accuracy on the watched slice during training:", np.round(hist_fas
 # accuracy stays high, the PGD accuracy does not. Watch its PGD accuracy during training.
 
 # %%
-torch.manual_seed(1)
+torch.manual_seed(ch.seed + 1)
 fast_plain, hist_fast_plain = train(make_mnist_cnn().to(device), fgsm_input, epochs=cfg.adv_epochs,
                                     lr=cfg.adv_lr, desc="FGSM", watch=watch)
 print("robust accuracy on the watched slice during training:", np.round(hist_fast_plain["watched"], 3))
@@ -466,7 +466,7 @@ print("robust accuracy on the watched slice during training:", np.round(hist_fas
 # gives it a single epoch (about as long as three epochs of fast FGSM training).
 
 # %%
-torch.manual_seed(1)
+torch.manual_seed(ch.seed + 1)
 madry, hist_madry = train(make_mnist_cnn().to(device), pgd_input, epochs=cfg.pgd_train_epochs,
                           lr=cfg.adv_lr, desc=f"PGD-{cfg.pgd_train_steps} training", watch=watch)
 print("robust accuracy on the watched slice during training:", np.round(hist_madry["watched"], 3))
@@ -489,7 +489,7 @@ ax.grid(alpha=0.3)
 # and check the attack itself: its success must not drop when we give it more steps or restarts.
 
 # %%
-def strong_pgd(model, x, y, eps, steps=cfg.eval_steps, restarts=cfg.eval_restarts, seed=0):
+def strong_pgd(model, x, y, eps, steps=cfg.eval_steps, restarts=cfg.eval_restarts, seed=ch.seed):
     return robust.pgd(model, x, y, eps, alpha=cfg.alpha_eval, steps=steps, restarts=restarts,
                       generator=torch.Generator().manual_seed(seed))
 
@@ -594,7 +594,7 @@ def show_attack(eps=0.15, index=0):
     axes[0].imshow(x[0, 0].cpu(), cmap="gray", vmin=0, vmax=1)
     axes[0].set_title(f"clean, label {y.item()}", fontsize=9)
     for ax, (name, model) in zip(axes[1:], [("standard", standard), ("FGSM+RS trained", fast_rs)]):
-        x_adv = pgd(model, x, y, eps, alpha=2.5 * eps / 20, steps=20, generator=torch.Generator().manual_seed(0))[0] \
+        x_adv = pgd(model, x, y, eps, alpha=2.5 * eps / 20, steps=20, generator=torch.Generator().manual_seed(ch.seed))[0] \
             if eps > 0 else x
         with torch.no_grad():
             probs = F.softmax(model(x_adv), 1)[0]

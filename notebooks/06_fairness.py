@@ -110,7 +110,7 @@ print(f"raw test labels equal to '>50K': {naive}; after cleaning: {int(test['inc
 # is always the whole of `adult.test`.
 
 # %%
-train = train_all if cfg.n_train is None else train_all.sample(n=cfg.n_train, random_state=0)
+train = train_all if cfg.n_train is None else train_all.sample(n=cfg.n_train, random_state=ch.seed)
 print(f"training on {len(train):,} of {len(train_all):,} rows; testing on {len(test):,}")
 ch.note("Adult train rows used", len(train))
 
@@ -191,7 +191,7 @@ ch.check("Adult logistic regression test accuracy", acc_lr,
 # %%
 features = NUMERIC + CATEGORICAL
 boosted = HistGradientBoostingClassifier(categorical_features="from_dtype", max_iter=cfg.gb_max_iter,
-                                         random_state=0, verbose=0)
+                                         random_state=ch.seed, verbose=0)
 boosted.fit(train[features], y_train)
 pred_gb = boosted.predict(test[features])
 acc_gb = accuracy_score(y_test, pred_gb)
@@ -261,9 +261,9 @@ except ValueError as err:
 mf_race = MetricFrame(metrics=METRICS, y_true=y_test, y_pred=pred_lr, sensitive_features=race_test)
 mf_sex_race = MetricFrame(metrics=METRICS, y_true=y_test, y_pred=pred_lr,
                           sensitive_features=sex_race_test)
-ci_sex = bootstrap_group_rates(y_test, pred_lr, sex_test, n_boot=cfg.n_bootstrap, seed=0)
-ci_race = bootstrap_group_rates(y_test, pred_lr, race_test, n_boot=cfg.n_bootstrap, seed=0)
-ci_sex_race = bootstrap_group_rates(y_test, pred_lr, sex_race_test, n_boot=cfg.n_bootstrap, seed=0)
+ci_sex = bootstrap_group_rates(y_test, pred_lr, sex_test, n_boot=cfg.n_bootstrap, seed=ch.seed)
+ci_race = bootstrap_group_rates(y_test, pred_lr, race_test, n_boot=cfg.n_bootstrap, seed=ch.seed)
+ci_sex_race = bootstrap_group_rates(y_test, pred_lr, sex_race_test, n_boot=cfg.n_bootstrap, seed=ch.seed)
 
 for name in ("accuracy", "selection_rate", "tpr", "fpr"):
     for ci, mf in ((ci_sex, mf_sex), (ci_race, mf_race), (ci_sex_race, mf_sex_race)):
@@ -395,14 +395,14 @@ def fit_correlation_remover():
 def fit_reduction(constraint):
     mitigator = ExponentiatedGradient(logreg(), constraints=constraint, eps=0.01)
     mitigator.fit(X_train, y_train, sensitive_features=sex_train)
-    return lambda X: mitigator.predict(X, random_state=0)
+    return lambda X: mitigator.predict(X, random_state=ch.seed)
 
 
 def fit_threshold_optimizer():
     post = ThresholdOptimizer(estimator=baseline[-1], constraints="demographic_parity",
                               predict_method="predict_proba", objective="accuracy_score", prefit=True)
     post.fit(X_train.to_numpy(), y_train, sensitive_features=sex_train)  # the pipeline saw arrays
-    return lambda X: post.predict(X.to_numpy(), sensitive_features=sex_test, random_state=0)
+    return lambda X: post.predict(X.to_numpy(), sensitive_features=sex_test, random_state=ch.seed)
 
 
 mitigations = {

@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated cache and ledger, and a local HTTP server for download tests."""
+"""Shared fixtures: an isolated cache and ledger, a local HTTP server for download tests, and the
+hint an exercise checker gives a wrong answer."""
 
 from __future__ import annotations
 
@@ -46,3 +47,19 @@ def http_server():
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def hint_of():
+    """``hint_of("NN.name", answer)``: the message of the specific hint a wrong answer gets.
+
+    Fails the test when the checker accepts the answer instead.
+    """
+    from fmbook.exercises import Hint, get
+
+    def _hint_of(exercise_id: str, answer) -> str:
+        with pytest.raises(Hint) as info:
+            get(exercise_id).checker(answer)
+        return str(info.value)
+
+    return _hint_of

@@ -243,65 +243,21 @@ def test_save_and_reload_round_trip_gives_identical_logits(tmp_path):
         assert torch.equal(model(input_ids=x).logits, again(input_ids=x).logits)
 
 
-def test_predict_logits_keeps_the_input_order():
+def test_predict_sequence_logits_keeps_the_input_order():
     model = _tiny_model()
-    seqs = [[2, 5, 7, 3], [2, 3], [2, 9, 9, 9, 9, 3]]
-    got = bert.predict_logits(model, seqs, pad_id=0, batch_size=2)
+    # sorted by length the order is [1, 2, 0]: no sequence keeps its place, so an
+    # implementation that does not put the rows back gives a wrong row everywhere
+    seqs = [[2, 9, 9, 9, 9, 3], [2, 3], [2, 5, 7, 3]]
+    got = bert.predict_sequence_logits(model, seqs, pad_id=0, batch_size=2)
     with torch.no_grad():
-        one = model(input_ids=torch.tensor([seqs[2]])).logits.numpy()
-    assert got.shape == (3, 2) and np.allclose(got[2], one[0], atol=1e-5)
+        one_by_one = np.concatenate([model(input_ids=torch.tensor([s])).logits.numpy() for s in seqs])
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(got, one_by_one, atol=1e-5)
 
 
 def test_load_saved_without_weights_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         bert.load_saved(tmp_path)
-
-
-def test_count_parameters_counts_only_trainable_when_asked():
-    model = _tiny_model()
-    for p in model.bert.parameters():
-        p.requires_grad = False
-    head = sum(p.numel() for p in model.classifier.parameters())
-    assert bert.count_parameters(model, trainable_only=True) == head
-    assert bert.count_parameters(model) > head
-
-
-# ----------------------------------------------------------------- society helpers
-
-
-def test_paired_bootstrap_ci_contains_the_mean_and_excludes_zero_for_a_clear_shift():
-    d = np.random.default_rng(0).normal(0.2, 0.05, size=30)
-    mean, lo, hi = bert.paired_bootstrap_ci(d, n_boot=500)
-    assert lo < mean < hi and lo > 0
-
-
-def test_paired_bootstrap_ci_rejects_too_few_differences():
-    with pytest.raises(ValueError):
-        bert.paired_bootstrap_ci([0.1])
-
-
-def test_energy_estimate_is_watts_times_hours():
-    assert bert.energy_estimate(3600, 20) == pytest.approx(20.0)
-    with pytest.raises(ValueError):
-        bert.energy_estimate(-1, 20)
-
-
-def test_assumed_power_on_cpu_scales_with_threads_and_says_it_is_assumed():
-    watts, why = bert.assumed_power_watts("cpu", 4)
-    assert watts == 40 and "assumed" in why
-
-
-def test_ledger_metric_returns_none_without_an_entry():
-    assert bert.ledger_metric([], "03_lstm_reviews") is None
-
-
-def test_ledger_metric_prefers_the_same_profile():
-    entries = [
-        {"chapter": "03_lstm_reviews", "profile": "full", "metrics": {"test accuracy": 0.9}, "expected": {"test accuracy": ">= 0.8"}},
-        {"chapter": "03_lstm_reviews", "profile": "fast", "metrics": {"test accuracy": 0.8}, "expected": {"test accuracy": ">= 0.7"}},
-    ]
-    name, value, entry = bert.ledger_metric(entries, "03_lstm_reviews", profile="fast")
-    assert (name, value, entry["profile"]) == ("test accuracy", 0.8, "fast")
 
 
 class _BertBase:

@@ -2,10 +2,8 @@ import hashlib
 import io
 import os
 import tarfile
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from fmbook import data
@@ -150,6 +148,7 @@ def test_status_reports_where_each_file_is():
 
 
 # ---------------------------------------------------------------- loaders
+# (Adult and COMPAS are tested in test_fairness.py, the review sentences in test_text.py)
 
 
 def test_breast_cancer_codes_malignant_as_one():
@@ -164,34 +163,6 @@ def test_mnist_has_the_keras_layout():
     assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8
     assert x_test.shape == (10000, 28, 28) and y_test.dtype == np.uint8
     assert list(y_train[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
-
-
-@needs_mirror
-def test_adult_is_cleaned():
-    train, test = data.load_adult()
-    assert len(train) == 32561 and len(test) == 16281
-    assert set(train["income"].unique()) == {0, 1} and set(test["income"].unique()) == {0, 1}
-    assert train["workclass"].isna().sum() > 0, "'?' must become a missing value"
-    assert train["age"].dtype == np.int64 and isinstance(train["sex"].dtype, pd.CategoricalDtype)
-
-
-@needs_mirror
-def test_compas_has_all_rows():
-    assert data.load_compas().shape == (7214, 53)
-
-
-@needs_mirror
-def test_review_sentences_drop_near_neutral_ratings():
-    movie = data.load_review_sentences("movie")
-    assert (movie["rating"].abs() >= 0.5).all()
-    assert len(movie) == 10072 and set(movie["label"]) == {0, 1}
-    assert len(data.load_review_sentences("movie", neutral_band=0.0)) > len(movie)
-
-
-@needs_mirror
-def test_review_sentences_have_no_carriage_returns():
-    tweets = data.load_review_sentences("tweet")
-    assert not tweets["text"].str.contains("\r").any()
 
 
 def test_unknown_review_domain_is_a_clear_error():

@@ -9,7 +9,6 @@ import pytest
 from fmbook.explain import (
     ExplanationError,
     UnknownFeatureError,
-    adult_features,
     additivity_error,
     exact_shapley,
     feature_position,
@@ -20,8 +19,6 @@ from fmbook.explain import (
     stability,
     top_k,
     topk_overlap,
-    train_mnist_cnn,
-    train_review_model,
 )
 
 
@@ -197,24 +194,6 @@ def test_feature_position_of_an_index_out_of_range_is_an_error():
         feature_position(5, ["age", "sex"])
 
 
-def test_adult_features_asked_for_a_missing_column_gives_a_clear_error():
-    frame = pd.DataFrame({"age": [30], "income": [0]})
-    with pytest.raises(UnknownFeatureError, match="no column 'salary'"):
-        adult_features(frame, features=["age", "salary"])
-
-
-def test_adult_features_codes_categories_as_numbers():
-    frame = pd.DataFrame({"age": [30, 40], "sex": pd.Categorical(["Male", "Female"]), "income": [0, 1]})
-    X, y, cats = adult_features(frame, features=["age", "sex"])
-    assert X["sex"].tolist() == [1.0, 0.0] and cats["sex"] == ["Female", "Male", "?"] and y.tolist() == [0, 1]
-
-
-def test_adult_features_gives_missing_values_their_own_last_code():
-    frame = pd.DataFrame({"job": pd.Categorical(["a", None, "b"]), "income": [0, 1, 0]})
-    X, _, cats = adult_features(frame, features=["job"])
-    assert X["job"].tolist() == [0.0, 2.0, 1.0] and cats["job"][2] == "?"
-
-
 def test_highlight_html_rejects_mismatched_weights():
     with pytest.raises(ExplanationError, match="2 words but 1 weights"):
         highlight_html(["good", "film"], [0.5])
@@ -253,27 +232,3 @@ def test_randomisation_similarity_with_a_mask_compares_only_masked_values():
 def test_randomisation_similarity_rejects_different_shapes():
     with pytest.raises(ExplanationError, match="differ in shape"):
         randomisation_similarity(np.zeros((2, 4)), np.zeros((3, 4)))
-
-
-# ----------------------------------------------------------------- trainers
-
-
-def test_train_review_model_learns_a_toy_sentiment_task():
-    texts = ["good film", "great film", "good fun", "bad film", "awful film", "bad plot"] * 5
-    labels = [1, 1, 1, 0, 0, 0] * 5
-    model = train_review_model(texts, labels, min_df=1)
-    assert list(model.predict(["great fun", "awful plot"])) == [1, 0]
-
-
-def test_train_review_model_rejects_mismatched_labels():
-    with pytest.raises(ExplanationError, match="2 texts but 3 labels"):
-        train_review_model(["a", "b"], [0, 1, 1])
-
-
-def test_train_mnist_cnn_returns_a_model_in_eval_mode_and_one_loss_per_epoch():
-    pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, size=(32, 28, 28), dtype=np.uint8)
-    y = rng.integers(0, 10, size=32)
-    model, losses = train_mnist_cnn(x, y, epochs=2, batch_size=16, progress=False)
-    assert not model.training and len(losses) == 2 and all(np.isfinite(losses))

@@ -1,5 +1,5 @@
 """Tests of chapter 06's plumbing: the Adult and COMPAS loaders, ProPublica's filters, group
-validation, per-group rates and their bootstrap intervals, the audit-report writer, exercises."""
+validation, per-group rates and their bootstrap intervals, the audit-report writer."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ import pytest
 from fmbook import data
 from fmbook.fairness import (AuditReport, bootstrap_group_rates, group_rates, propublica_filter,
                              sensitive_groups, write_audit_report)
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("FMBOOK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("FMBOOK_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("FMBOOK_PROFILE", "smoke")
 
 
 def _have(dataset: str) -> bool:
@@ -246,46 +239,3 @@ def test_write_audit_report_refuses_empty_group_table():
 def test_write_audit_report_refuses_empty_intended_use():
     with pytest.raises(ValueError, match="intended_use"):
         write_audit_report(_report(intended_use="  "))
-
-
-# --------------------------------------------------------------------------- exercises
-
-
-@pytest.mark.parametrize("ex", ["06.dp_difference", "06.false_positive_rate", "06.fpr_from_calibration"])
-def test_ch06_worked_solutions_pass_their_checks(ex):
-    from fmbook.exercises import check, get
-
-    assert check(ex, get(ex).solution, quiet=True)
-
-
-@pytest.mark.parametrize("ex", ["06.dp_difference", "06.false_positive_rate", "06.fpr_from_calibration"])
-def test_ch06_stubs_are_reported_as_not_attempted(ex, capsys):
-    from fmbook.exercises import check
-
-    def stub(*args):
-        raise NotImplementedError
-
-    assert not check(ex, stub)
-    assert "not attempted" in capsys.readouterr().out
-
-
-def test_ch06_dp_difference_wrong_sign_gets_a_specific_hint():
-    from fmbook.exercises import Hint, get
-
-    with pytest.raises(Hint, match="sign"):
-        get("06.dp_difference").checker(lambda p, g: -get("06.dp_difference").solution(p, g))
-
-
-def test_ch06_false_positive_rate_selection_rate_gets_a_specific_hint():
-    from fmbook.exercises import Hint, get
-
-    with pytest.raises(Hint, match="selection rate"):
-        get("06.false_positive_rate").checker(lambda y, p, g, k: np.mean(np.asarray(p)[np.asarray(g) == k]))
-
-
-def test_ch06_settings_exist_for_every_profile():
-    from fmbook.profiles import PROFILES, chapter_settings
-
-    for profile in PROFILES:
-        s = chapter_settings("06_fairness", profile)
-        assert s.n_bootstrap >= 10 and s.gb_max_iter > 0

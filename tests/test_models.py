@@ -1,4 +1,4 @@
-"""Unit tests of the PyTorch MNIST convnet (fmbook.models) and the device choice it trains on."""
+"""Unit tests of the MNIST convnets (fmbook.models, PyTorch and Keras); the device choice is tested in test_device.py."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from fmbook import device as fdevice
-from fmbook.models import accuracy, count_parameters, make_mnist_cnn, predict_logits, to_image_tensor
+from fmbook.models import accuracy, count_parameters, make_mnist_cnn, predict_image_logits, to_image_tensor
 
 
 def test_mnist_cnn_outputs_ten_logits_per_image():
@@ -53,30 +52,50 @@ def test_accuracy_rejects_label_count_mismatch():
         accuracy(make_mnist_cnn(), np.zeros((3, 28, 28), np.uint8), np.zeros(2))
 
 
-def test_predict_logits_shape_matches_images():
-    assert predict_logits(make_mnist_cnn(), np.zeros((7, 28, 28), np.uint8), batch_size=3).shape == (7, 10)
+def test_predict_image_logits_shape_matches_images():
+    assert predict_image_logits(make_mnist_cnn(), np.zeros((7, 28, 28), np.uint8), batch_size=3).shape == (7, 10)
 
 
-def test_torch_device_falls_back_to_cpu_without_accelerators(monkeypatch):
-    monkeypatch.delenv(fdevice.DEVICE_ENV, raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(fdevice, "_mps_available", lambda: False)
-    assert fdevice.torch_device().type == "cpu"
+def test_count_parameters_counts_every_parameter_by_default():
+    model = make_mnist_cnn()
+    for p in model[0].parameters():
+        p.requires_grad = False
+    assert count_parameters(model) == 121_930
 
 
-def test_torch_device_prefers_cuda_when_visible(monkeypatch):
-    monkeypatch.delenv(fdevice.DEVICE_ENV, raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert fdevice.torch_device().type == "cuda"
+def test_count_parameters_counts_only_trainable_when_asked():
+    model = make_mnist_cnn()
+    for p in model[0].parameters():
+        p.requires_grad = False
+    assert count_parameters(model, trainable_only=True) == 121_930 - (32 * 9 + 32)
 
 
-def test_torch_device_honours_the_environment_override(monkeypatch):
-    monkeypatch.setenv(fdevice.DEVICE_ENV, "cpu")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert fdevice.torch_device().type == "cpu"
+def test_keras_baseline_cnn_is_the_torch_convnet_in_keras():
+    pytest.importorskip("keras")
+    from fmbook.models import keras_baseline_cnn
+
+    assert keras_baseline_cnn().count_params() == count_parameters(make_mnist_cnn())
 
 
-def test_torch_device_refuses_cuda_when_absent(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="no CUDA GPU"):
-        fdevice.torch_device("cuda")
+def test_keras_reference_cnn_has_the_keras_io_parameter_count():
+    pytest.importorskip("keras")
+    from fmbook.models import keras_reference_cnn
+
+    assert keras_reference_cnn().count_params() == 34_826
+
+
+def test_keras_cnn_rejects_a_dropout_of_one():
+    pytest.importorskip("keras")
+    from fmbook.models import keras_cnn
+
+    with pytest.raises(ValueError, match="dropout"):
+        keras_cnn(dropout=1.0)
+
+
+def test_importing_models_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, fmbook.models; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

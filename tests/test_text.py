@@ -52,8 +52,8 @@ def make_archive(members: dict[str, str | bytes] = REVIEWS) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FMBOOK_CACHE", str(tmp_path / "cache"))
+def offline(monkeypatch):
+    """No download is tried: these tests read only local files (the cache is conftest's)."""
     monkeypatch.setenv("FMBOOK_OFFLINE", "1")
 
 
@@ -215,9 +215,9 @@ def test_unknown_source_is_rejected():
 @needs_sentences
 def test_movie_sentences_drop_the_near_neutral_ones():
     everything = data.load_review_sentences("movie", neutral_band=0.0)
-    kept = data.load_review_sentences("movie", neutral_band=text.NEUTRAL_BAND)
+    kept = data.load_review_sentences("movie", neutral_band=data.NEUTRAL_BAND)
     assert len(everything) <= 10_605 and len(kept) == 10_072
-    assert (kept["rating"].abs() >= text.NEUTRAL_BAND).all()
+    assert (kept["rating"].abs() >= data.NEUTRAL_BAND).all()
 
 
 @needs_sentences
@@ -312,3 +312,33 @@ def test_archive_with_a_flipped_byte_is_rejected():
     payload[len(payload) // 2] ^= 0xFF
     with pytest.raises(text.ArchiveError):
         text.read_imdb_archive(bytes(payload))
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def test_tfidf_baseline_learns_a_toy_sentiment_task():
+    texts = ["great film", "wonderful acting", "great story", "awful film", "boring acting", "awful story"] * 5
+    labels = [1, 1, 1, 0, 0, 0] * 5
+    model = text.tfidf_baseline(texts, labels, min_df=1)
+    assert model.predict(["a great wonderful story", "an awful boring film"]).tolist() == [1, 0]
+
+
+def test_tfidf_baseline_uses_the_parameters_given():
+    texts = ["a b", "a c", "b c", "a a"] * 3
+    model = text.tfidf_baseline(texts, [1, 0, 1, 0] * 3, ngram_range=(1, 1), min_df=1,
+                                token_pattern=r"(?u)\b\w+\b", C=0.5, max_iter=50)
+    vectorizer, logreg = model[0], model[-1]
+    assert vectorizer.ngram_range == (1, 1) and vectorizer.token_pattern == r"(?u)\b\w+\b"
+    assert sorted(vectorizer.vocabulary_) == ["a", "b", "c"]  # one-letter words kept
+    assert (logreg.C, logreg.max_iter) == (0.5, 50)
+
+
+def test_tfidf_baseline_rejects_mismatched_labels():
+    with pytest.raises(ValueError, match="3 values but there are 2 texts"):
+        text.tfidf_baseline(["good", "bad"], [0, 1, 1])
+
+
+def test_tfidf_baseline_rejects_labels_other_than_0_and_1():
+    with pytest.raises(ValueError, match="0 \\(negative\\) or 1"):
+        text.tfidf_baseline(["good", "bad"], [-1, 1])

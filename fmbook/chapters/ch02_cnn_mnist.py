@@ -52,7 +52,7 @@ def _check_conv_layer(fn) -> None:
     if int(n) == (3 * 3 + 1) * 64:
         raise Hint("each kernel spans all input channels: k * k * channels weights per filter")
     if int(n) != 18_496:
-        raise Hint(f"expected 18,496 parameters for the seed's second layer, got {n}")
+        raise Hint(f"expected 18,496 parameters for the baseline convnet's second layer, got {n}")
     if tuple(int(v) for v in fn(28, 28, 1, 32, 3)[0]) != (26, 26, 32) or int(fn(28, 28, 1, 32, 3)[1]) != 320:
         raise Hint("the first layer, (28, 28, 1) with 32 3x3 filters, should give ((26, 26, 32), 320)")
     shape2 = tuple(int(v) for v in fn(28, 28, 1, 8, 4, stride=2)[0])

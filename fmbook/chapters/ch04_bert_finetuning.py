@@ -117,7 +117,7 @@ def _check_cls_logits(fn) -> None:
         raise Hint("you have logits for every token, shape (batch, tokens, 2): classify the [CLS] "
                    "vector only (hidden[:, 0, :])")
     if got.shape == hidden.shape or got.shape == (3, 4):
-        raise Hint("hidden states are not logits (the seed's bug): apply the linear layer W, b to get "
+        raise Hint("hidden states are not logits (a common mistake): apply the linear layer W, b to get "
                    "one score per class")
     if got.shape != want.shape:
         raise Hint(f"expected shape (batch, classes) = {want.shape}, got {got.shape}")

@@ -2,9 +2,12 @@
 
 The chapter's settings per profile (``SETTINGS``) and its exercises.
 
-The checkers run the learner's function on a tiny fixed PyTorch model (a linear
-layer on 4x4 images, seeded) and compare with the worked solution, naming the
-common mistakes: a missing sign, the wrong direction, a missing clip.
+The checkers run the learner's function on small fixed inputs and name the common
+mistakes: a missing sign, the wrong direction, a missing clip. FGSM is checked on a
+linear model (behind dropout, seeded) against the closed-form gradient of its
+cross-entropy, and again with the model left in training mode; the projection and
+the PGD step are checked against the worked solutions, which
+``tests/test_exercise_copies.py`` checks against :mod:`fmbook.robust`.
 """
 
 from __future__ import annotations
@@ -48,18 +51,34 @@ def _torch():
 
 
 def _toy_problem():
-    """A fixed linear model on 4x4 one-channel images, 6 images (some pixels at 0 and 1) and labels."""
+    """A fixed linear model on 4x4 one-channel images (behind a dropout layer, so that training
+    mode changes its gradients), 6 images (some pixels at 0 and 1) and labels."""
     torch = _torch()
     gen = torch.Generator().manual_seed(5)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Dropout(0.5), torch.nn.Linear(16, 3))
     with torch.no_grad():
-        model[1].weight.copy_(torch.randn(3, 16, generator=gen))
-        model[1].bias.copy_(torch.randn(3, generator=gen))
+        model[2].weight.copy_(torch.randn(3, 16, generator=gen))
+        model[2].bias.copy_(torch.randn(3, generator=gen))
     x = torch.rand(6, 1, 4, 4, generator=gen)
     x[0, 0, 0] = 0.0  # whole rows on the edges of the pixel range, so clipping matters
     x[1, 0, 0] = 1.0
     y = torch.tensor([0, 1, 2, 0, 1, 2])
     return model.eval(), x, y
+
+
+def _linear_input_gradient(model, x, y) -> np.ndarray:
+    """The gradient of the cross-entropy of the toy model (in eval mode) with respect to x, in
+    closed form: for logits z = W x + b, d loss / d x = W^T (softmax(z) - onehot(y)).
+
+    Computed in float64 with NumPy, independently of autograd and of the worked solution."""
+    W = model[2].weight.detach().double().numpy()
+    b = model[2].bias.detach().double().numpy()
+    flat = x.detach().double().numpy().reshape(len(x), -1)
+    z = flat @ W.T + b
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    grad = (p - np.eye(W.shape[0])[y.numpy()]) @ W
+    return grad.reshape(tuple(x.shape))
 
 
 def _as_tensor(value, like, what: str):
@@ -79,6 +98,7 @@ def _fgsm(model, x, y, eps):
     import torch
     import torch.nn.functional as F
 
+    model.eval()                             # dropout and batch norm as at test time
     x = x.clone().detach().requires_grad_(True)
     loss = F.cross_entropy(model(x), y)
     loss.backward()
@@ -102,23 +122,22 @@ def _pgd_step(x_adv, x, grad, alpha, eps):
 
 
 @exercise("05.fgsm", "the fast gradient sign method", solution=_fgsm,
-          hints=("Make x a leaf that requires grad, compute the cross-entropy of model(x) with y, "
-                 "and backpropagate to get x.grad.",
+          hints=("Put the model in eval mode (model.eval()), make x a leaf that requires grad, compute "
+                 "the cross-entropy of model(x) with y, and backpropagate to get x.grad.",
                  "x_adv = x + eps * x.grad.sign(), then clamp to [0, 1] and detach."))
 def _check_fgsm(fn) -> None:
     torch = _torch()
     model, x, y = _toy_problem()
     eps = 0.1
-    got = _as_tensor(fn(model, x.clone(), y, eps), x, "adversarial images")
-    want = _fgsm(model, x.clone(), y, eps)
-    x_loss = torch.nn.functional.cross_entropy
-    x_req = x.clone().requires_grad_(True)
-    grad = torch.autograd.grad(x_loss(model(x_req), y), x_req)[0]
+    got = _as_tensor(fn(model.eval(), x.clone(), y, eps), x, "adversarial images")
+    grad = torch.from_numpy(_linear_input_gradient(model, x, y)).float()
+    want = (x + eps * grad.sign()).clamp(0, 1)
     if torch.allclose(got, x):
         raise Hint("the images did not change: add eps * sign(gradient) to x")
     if torch.allclose(got, (x - eps * grad.sign()).clamp(0, 1), atol=1e-6):
         raise Hint("you stepped downhill: FGSM *increases* the loss, so add eps * sign(grad), do not subtract it")
-    if torch.allclose(got, x + eps * grad, atol=1e-6) or torch.allclose(got, (x + eps * grad).clamp(0, 1), atol=1e-6):
+    raw = [x + eps * grad * scale for scale in (1.0, 1.0 / len(x))]  # the mean loss scales grad by 1/N
+    if any(torch.allclose(got, r, atol=1e-6) or torch.allclose(got, r.clamp(0, 1), atol=1e-6) for r in raw):
         raise Hint("you used the raw gradient: FGSM takes its sign, so every pixel moves by exactly eps")
     if float(got.min()) < -1e-6 or float(got.max()) > 1 + 1e-6:
         raise Hint("some pixels left [0, 1]: clamp the adversarial images to the pixel range")
@@ -127,6 +146,17 @@ def _check_fgsm(fn) -> None:
     if not torch.allclose(got, want, atol=1e-6):
         raise Hint("close, but not FGSM: use the cross-entropy with the true labels y, "
                    "not the model's own predictions, and x.grad.sign()")
+    # The same attack on the model left in training mode, as it is right after a training loop:
+    # the gradient must be the one of the model as it is evaluated (dropout off).
+    modes = []
+    hook = model.register_forward_pre_hook(lambda module, inputs: modes.append(module.training))
+    try:
+        again = _as_tensor(fn(model.train(), x.clone(), y, eps), x, "adversarial images")
+    finally:
+        hook.remove()
+    if any(modes) or not torch.allclose(again, want, atol=1e-6):
+        raise Hint("the model was in training mode when you took the gradient, so dropout changed it: "
+                   "call model.eval() first (the attack targets the model as it is evaluated)")
 
 
 @exercise("05.project", "projection onto the eps-ball and the pixel range", solution=_project,

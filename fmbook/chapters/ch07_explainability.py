@@ -1,15 +1,21 @@
 """Chapter 07: explanations, by hand.
 
-The chapter's settings per profile (``SETTINGS``) and its exercises."""
+The chapter's settings per profile (``SETTINGS``), its exercises, and the helpers only
+it uses: the Adult features for trees and LIME (:func:`adult_features`) and quick
+copies of the models of chapters 06 and 02 (:func:`train_adult_model`,
+:func:`train_mnist_cnn`)."""
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from ..exercises import Hint, exercise
+from ..explain import ExplanationError, UnknownFeatureError
 
 # Settings per profile. ``None`` as a size means "all of it".
 SETTINGS: dict[str, dict] = {
@@ -27,6 +33,119 @@ SETTINGS: dict[str, dict] = {
              "cnn_train": None, "cnn_epochs": 4, "cnn_batch": 128, "n_digits": 100, "ig_steps": 64},
 }
 
+
+# --------------------------------------------------------------------------- the chapter's models
+
+ADULT_FEATURES: tuple[str, ...] = (
+    "age", "workclass", "fnlwgt", "education_num", "marital_status", "occupation", "relationship",
+    "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
+)
+"""Adult's columns used as features (``education`` is left out: ``education_num`` codes the same)."""
+
+
+def adult_features(frame: pd.DataFrame, features: Sequence[str] = ADULT_FEATURES
+                   ) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
+    """Turn a frame from :func:`fmbook.data.load_adult` into a numeric matrix for trees and LIME.
+
+    Categories become their integer codes (missing: the last code, named ``"?"``), so every feature is one
+    column and an explanation names the original feature (``sex``, not
+    ``sex_Male``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Adult rows with the columns of :data:`fmbook.data.ADULT_COLUMNS`.
+    features : sequence of str
+        Columns to keep, in order.
+
+    Returns
+    -------
+    X : pandas.DataFrame, float64, shape (n, len(features))
+    y : numpy.ndarray, int64, 1 = income above $50K
+    categories : dict
+        For each categorical feature, its category names in code order, ending with ``"?"``.
+
+    Raises
+    ------
+    UnknownFeatureError
+        When a requested feature is not a column of ``frame``.
+    """
+    for col in list(features) + ["income"]:
+        if col not in frame.columns:
+            raise UnknownFeatureError(
+                f"the Adult frame has no column {col!r}; its columns are: {', '.join(map(str, frame.columns))}")
+    X = pd.DataFrame(index=frame.index)
+    categories: dict[str, list[str]] = {}
+    for col in features:
+        s = frame[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            names = [str(c) for c in s.cat.categories]
+            codes = s.cat.codes.to_numpy().astype("float64")
+            codes[codes < 0] = len(names)  # a missing value is a category of its own, "?"
+            categories[col] = names + ["?"]
+            X[col] = codes
+        else:
+            X[col] = s.astype("float64")
+    return X.reset_index(drop=True), frame["income"].to_numpy(dtype="int64"), categories
+
+
+def train_adult_model(X: pd.DataFrame, y: np.ndarray, *, seed: int = 0, n_estimators: int = 150,
+                      max_depth: int = 3, learning_rate: float = 0.1):
+    """Fit scikit-learn's ``GradientBoostingClassifier`` (chapter 06's income model, small).
+
+    Returns
+    -------
+    sklearn.ensemble.GradientBoostingClassifier
+        Fitted; ``decision_function`` gives the log-odds that TreeExplainer explains.
+    """
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    if len(X) != len(y):
+        raise ExplanationError(f"{len(X)} rows but {len(y)} labels")
+    model = GradientBoostingClassifier(n_estimators=n_estimators, max_depth=max_depth,
+                                       learning_rate=learning_rate, random_state=seed)
+    return model.fit(X, y)
+
+
+def train_mnist_cnn(x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size: int = 64,
+                    learning_rate: float = 1e-3, seed: int = 0, device=None, progress: bool = True):
+    """Train :func:`fmbook.models.make_mnist_cnn` with :func:`fmbook.training.fit` (chapter 02's model, small).
+
+    The weights are initialised after ``torch.manual_seed(seed)``; ``fit`` draws the
+    batch order from a generator seeded with ``seed``.
+
+    Parameters
+    ----------
+    x : uint8 array (n, 28, 28)
+    y : int array (n,)
+    epochs, batch_size, learning_rate, seed : training settings
+    device : torch.device, optional
+        Defaults to :func:`fmbook.device.torch_device`.
+    progress : bool
+        Show a tqdm bar per epoch.
+
+    Returns
+    -------
+    model : torch.nn.Module in eval mode
+    losses : list of float, the mean training loss of each epoch
+    """
+    import torch
+
+    from ..device import torch_device
+    from ..models import make_mnist_cnn
+    from ..training import fit
+
+    if len(x) != len(y):
+        raise ExplanationError(f"{len(x)} images but {len(y)} labels")
+    device = device or torch_device()
+    torch.manual_seed(seed)
+    model = make_mnist_cnn().to(device)
+    losses = fit(model, x, y, epochs=epochs, batch_size=batch_size, lr=learning_rate, seed=seed,
+                 progress=progress)
+    return model, losses
+
+
+# --------------------------------------------------------------------------- exercises
 
 def _exact_shapley(f, x, background):
     x, background = np.asarray(x, dtype=float), np.asarray(background, dtype=float)

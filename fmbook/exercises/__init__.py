@@ -152,7 +152,15 @@ def solution_source(id: str) -> str:
 
 
 def show_solution(id: str) -> None:
-    """Print the worked solution of exercise ``id`` (only call this when stuck)."""
+    """Print the worked solution of exercise ``id`` (only call this when stuck).
+
+    In the student edition the solutions are withheld: this says where to find them.
+    """
+    from .withheld import WITHHELD_MESSAGE, is_withheld
+
+    if is_withheld(get(id).solution):
+        print(WITHHELD_MESSAGE.format(id=id))
+        return
     print(solution_source(id))
 
 

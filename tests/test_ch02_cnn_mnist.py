@@ -1,0 +1,39 @@
+"""Chapter 02's exercises: typical wrong answers get their specific hints."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_conv_layer_without_bias_gets_the_bias_hint(hint_of):
+    assert "biases" in hint_of("02.conv_layer", lambda h, w, c, f, k, stride=1: ((h - k + 1, w - k + 1, f), k * k * c * f))
+
+
+def test_conv_layer_with_same_padding_gets_the_border_hint(hint_of):
+    assert "border" in hint_of("02.conv_layer", lambda h, w, c, f, k, stride=1: ((h, w, f), (k * k * c + 1) * f))
+
+
+def test_evaluate_in_training_mode_gets_the_eval_hint(hint_of):
+    def no_eval(model, images, labels, batch_size=256):
+        correct = 0
+        for i in range(0, len(images), batch_size):
+            correct += (model(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum().item()
+        return correct / len(images)
+
+    assert "model.eval" in hint_of("02.evaluate", no_eval)
+
+
+def test_most_confident_mistakes_in_ascending_order_gets_the_order_hint(hint_of):
+    def ascending(probs, labels, k=5):
+        pred = probs.argmax(1)
+        wrong = np.flatnonzero(pred != labels)
+        return wrong[np.argsort(probs[wrong, pred[wrong]])][:k]
+
+    assert "decreasing" in hint_of("02.most_confident_mistakes", ascending)
+
+
+def test_most_confident_predictions_including_right_ones_get_a_specific_hint(hint_of):
+    def all_predictions(probs, labels, k=5):
+        return np.argsort(-probs.max(1))[:k]
+
+    assert "right prediction" in hint_of("02.most_confident_mistakes", all_predictions)
