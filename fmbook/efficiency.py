@@ -297,7 +297,7 @@ def energy_estimate(seconds: float, *, watts: float | None = None, device: str =
     seconds : float
         Measured wall-clock time.
     watts : float, optional
-        The power to assume. By default :func:`fmbook.bert.assumed_power_watts`:
+        The power to assume. By default :func:`fmbook.device.assumed_power_watts`:
         10 W per busy CPU thread, or the GPU's reported power.
     device : str, default "cpu"
     threads : int, default 1
@@ -308,7 +308,7 @@ def energy_estimate(seconds: float, *, watts: float | None = None, device: str =
     EnergyEstimate
         Its text says it is an estimate and states the assumption.
     """
-    from .bert import assumed_power_watts
+    from .device import assumed_power_watts
 
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"seconds must be finite and non-negative, got {seconds!r}")
