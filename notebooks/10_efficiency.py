@@ -73,7 +73,7 @@ from tqdm.auto import tqdm
 
 import fmbook
 from fmbook import bert, data, efficiency, models, parallel
-from fmbook.device import torch_device
+from fmbook.device import assumed_power_watts, torch_device
 
 ch = fmbook.start("10_efficiency", seed=0)
 cfg = ch.settings
@@ -301,7 +301,7 @@ tokenizer, pristine = bert.load_classifier(ckpt, num_labels=2)
 PAD = tokenizer.pad_token_id
 train_ids, val_ids, test_ids = (bert.encode(tokenizer, list(d.text), cfg.max_length) for d in (train_df, val_df, test_df))
 y_train, y_val_s, y_test = (d.label.to_numpy() for d in (train_df, val_df, test_df))
-print(f"MiniLM: {bert.count_parameters(pristine) / 1e6:.1f} M parameters")
+print(f"MiniLM: {models.count_parameters(pristine) / 1e6:.1f} M parameters")
 
 # %% [markdown]
 # The fine-tuning loop of chapter 04, shortened: AdamW on the parameters that require gradients
@@ -334,14 +334,14 @@ def fine_tune(model, lr, epochs, desc):
             opt.step()
             sched.step()
             bar.update(1)
-        val_acc.append(accuracy(bert.predict_logits(model, val_ids, pad_id=PAD), y_val_s))
+        val_acc.append(accuracy(bert.predict_sequence_logits(model, val_ids, pad_id=PAD), y_val_s))
     bar.close()
     return time.perf_counter() - t0, val_acc
 
 
 full = copy.deepcopy(pristine)
 full_seconds, full_val = fine_tune(full, cfg.full_lr, cfg.bert_epochs, "full fine-tuning")
-full_logits = bert.predict_logits(full, test_ids, pad_id=PAD)
+full_logits = bert.predict_sequence_logits(full, test_ids, pad_id=PAD)
 full_acc = accuracy(full_logits, y_test)
 print(f"full fine-tuning: validation {np.round(full_val, 3)}, test accuracy {full_acc:.3f}, {full_seconds:.0f} s")
 ch.check("MiniLM full fine-tuning test accuracy", full_acc, {"smoke": (0.55, 1.0), "fast": (0.73, 1.0), "full": None})
@@ -415,7 +415,7 @@ def fake_quantised(model, bits):
     return m
 
 
-fake4_acc = accuracy(bert.predict_logits(fake_quantised(full, 4), test_ids, pad_id=PAD), y_test)
+fake4_acc = accuracy(bert.predict_sequence_logits(fake_quantised(full, 4), test_ids, pad_id=PAD), y_test)
 print(f"test accuracy: float32 {full_acc:.3f}, 4-bit weights (per tensor, simulated) {fake4_acc:.3f}; "
       f"8-bit follows below, with the library")
 ch.note("accuracy, simulated 4-bit per-tensor weights", fake4_acc)
@@ -468,7 +468,7 @@ def latencies_ms(*calls, rounds=3):
     return best
 
 
-int8_logits = bert.predict_logits(int8, test_ids, pad_id=PAD, device="cpu")
+int8_logits = bert.predict_sequence_logits(int8, test_ids, pad_id=PAD, device="cpu")
 int8_acc = accuracy(int8_logits, y_test)
 size_fp32, size_int8 = efficiency.state_dict_bytes(full_cpu), efficiency.state_dict_bytes(int8)
 lat_fp32, lat_int8 = latencies_ms(lambda: full_cpu(**one_sentence), lambda: int8(**one_sentence))
@@ -580,7 +580,7 @@ lora_trainable, lora_total, lora_share = efficiency.trainable_share(lora_model)
 print(f"trainable: {lora_trainable:,} of {lora_total:,} parameters ({lora_share:.2%}): the adapters and the new "
       f"classifier head, which peft trains in full for a classification task")
 lora_seconds, lora_val = fine_tune(lora_model, cfg.lora_lr, cfg.lora_epochs, "LoRA fine-tuning")
-lora_logits = bert.predict_logits(lora_model, test_ids, pad_id=PAD)
+lora_logits = bert.predict_sequence_logits(lora_model, test_ids, pad_id=PAD)
 lora_acc = accuracy(lora_logits, y_test)
 print(f"LoRA: validation {np.round(lora_val, 3)}, test accuracy {lora_acc:.3f}, {lora_seconds:.0f} s "
       f"(full fine-tuning: {full_acc:.3f}, {full_seconds:.0f} s)")
@@ -621,7 +621,7 @@ ch.check("LoRA layer by hand vs peft (max abs diff)", float((by_hand - by_peft).
 
 # %%
 merged = copy.deepcopy(lora_model).merge_and_unload()
-merged_logits = bert.predict_logits(merged, test_ids, pad_id=PAD)
+merged_logits = bert.predict_sequence_logits(merged, test_ids, pad_id=PAD)
 changed = int(np.sum(merged_logits.argmax(1) != lora_logits.argmax(1)))
 print(f"merged: {type(merged).__name__}, max |logit difference| {float(np.abs(merged_logits - lora_logits).max()):.2e}")
 ch.check("predictions changed by merge_and_unload", changed, {"smoke": (0, 0), "fast": (0, 0), "full": None})
@@ -630,7 +630,7 @@ adapter_dir = Path(tempfile.mkdtemp(prefix="fmbook-ch10-lora-"))
 lora_model.save_pretrained(adapter_dir)
 adapter_bytes = sum(f.stat().st_size for f in adapter_dir.iterdir() if f.suffix == ".safetensors")
 lora_vs_full = pd.DataFrame({
-    "full fine-tuning": [full_acc, bert.count_parameters(full, trainable_only=True), 1.0, full_seconds, size_fp32 / 1e6],
+    "full fine-tuning": [full_acc, models.count_parameters(full, trainable_only=True), 1.0, full_seconds, size_fp32 / 1e6],
     "LoRA r=%d" % cfg.lora_r: [lora_acc, lora_trainable, lora_share, lora_seconds, adapter_bytes / 1e6]},
     index=["test accuracy", "trainable parameters", "trainable share", "training seconds", "MB to store the result"])
 lora_vs_full
@@ -784,19 +784,19 @@ for r in student_rows:
                          r["seconds"], digit, threads))
 cost_rows += [row("sentences", "MiniLM full fine-tune, fp32", full_cpu, full_acc, full_seconds, one_sentence, threads),
               row("sentences", "MiniLM full fine-tune, int8", int8, int8_acc, None, one_sentence, threads,
-                  params=bert.count_parameters(full)),
+                  params=models.count_parameters(full)),
               row("sentences", "MiniLM LoRA, merged, fp32", merged, lora_acc, lora_seconds, one_sentence, threads)]
 merged_int8 = efficiency.dynamic_int8(merged)
-merged_int8_acc = accuracy(bert.predict_logits(merged_int8, test_ids, pad_id=PAD, device="cpu"), y_test)
+merged_int8_acc = accuracy(bert.predict_sequence_logits(merged_int8, test_ids, pad_id=PAD, device="cpu"), y_test)
 cost_rows.append(row("sentences", "MiniLM LoRA, merged, int8", merged_int8, merged_int8_acc, None, one_sentence,
-                     threads, params=bert.count_parameters(full)))
+                     threads, params=models.count_parameters(full)))
 cost = pd.DataFrame(cost_rows)
 cost.style.format({"accuracy": "{:.3f}", "parameters": "{:,}", "bytes": "{:,}", "latency_ms": "{:.2f}",
                    "training s": "{:.0f}", "training Wh (estimate)": "{:.3f}"})
 
 # %%
-watts, why = bert.assumed_power_watts("cpu", 1)
-print(f"Energy assumption for training: {bert.assumed_power_watts(str(device), threads)[1]}.")
+watts, why = assumed_power_watts("cpu", 1)
+print(f"Energy assumption for training: {assumed_power_watts(str(device), threads)[1]}.")
 print(f"Inference: a million sentences at the latencies above, one thread each, at {watts:.0f} W ({why}):")
 for _, r in cost[cost.task == "sentences"].iterrows():
     e = efficiency.energy_estimate(r.latency_ms / 1000 * 1e6, watts=watts)
