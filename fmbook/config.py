@@ -13,6 +13,8 @@ parser. The variables:
 ``FMBOOK_RESULTS``     the results ledger (default ``<cache>/results``)
 ``FMBOOK_OFFLINE``     true/false: forbid downloads
 ``FMBOOK_BERT``        the checkpoint of chapter 04 (``minilm``, a hub id or a folder)
+``FMBOOK_HEADLESS``    true/false: no one is looking (``fmbook run`` sets it): explorers show
+                       their static view without creating live widgets
 =====================  =====================================================================
 
 True/false values are read by :func:`parse_bool`: ``1, true, yes, on`` and ``0, false,
@@ -38,8 +40,9 @@ CACHE = "FMBOOK_CACHE"
 RESULTS = "FMBOOK_RESULTS"
 OFFLINE = "FMBOOK_OFFLINE"
 BERT = "FMBOOK_BERT"
+HEADLESS = "FMBOOK_HEADLESS"
 
-VARIABLES: tuple[str, ...] = (PROFILE, SEED, DEVICE, DATA, CACHE, RESULTS, OFFLINE, BERT)
+VARIABLES: tuple[str, ...] = (PROFILE, SEED, DEVICE, DATA, CACHE, RESULTS, OFFLINE, BERT, HEADLESS)
 """Every environment variable fmbook reads."""
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -156,6 +159,11 @@ def hub_offline() -> bool:
     return any(flag(name) for name in (OFFLINE, "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
+def headless() -> bool:
+    """True when the notebook runs without a front end (``FMBOOK_HEADLESS``, set by ``fmbook run``)."""
+    return flag(HEADLESS)
+
+
 def bert_checkpoint() -> str | None:
     """``FMBOOK_BERT``, or None when unset."""
     return _raw(BERT) or None
@@ -191,4 +199,4 @@ def summary() -> dict[str, str]:
 
 __all__ = ["ConfigError", "VARIABLES", "parse_bool", "flag", "profile_name", "seed_override",
            "device_override", "data_mirror", "cache_dir", "results_dir", "offline", "hub_offline",
-           "bert_checkpoint", "environment", "summary"]
+           "bert_checkpoint", "headless", "environment", "summary"]

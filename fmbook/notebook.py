@@ -92,7 +92,7 @@ def run_notebook(path: str | os.PathLike, *, profile: str | None = None, seed: i
             stale.unlink()
 
     nb = nbformat.read(path, as_version=4)
-    overrides = {config.PROFILE: profile, config.RESULTS: str(results),
+    overrides = {config.PROFILE: profile, config.RESULTS: str(results), config.HEADLESS: "1",
                  config.SEED: None if seed is None else str(int(seed))}
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent.resolve())}})

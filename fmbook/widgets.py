@@ -64,16 +64,23 @@ def explore(render: Callable[..., Any], **controls: Any):
     Returns
     -------
     ipywidgets.interactive or None
-        The widget (None outside IPython, after printing the static view).
+        The widget (None outside IPython, after printing the static view, and in a headless
+        run, ``FMBOOK_HEADLESS``, after displaying it).
     """
     from IPython.display import display
 
+    from . import config
     from .display import in_ipython
 
     defaults = {name: _default_value(c) for name, c in controls.items()}
     static = static_bundle(render(**defaults))
     if not in_ipython():
         print(static.get("text/plain", ""))
+        return None
+    if config.headless():
+        # `fmbook run` / `make book`: nobody can move a slider, and a live widget's comm messages
+        # can stall the headless executor (nbclient), so show the static view only.
+        display(static, raw=True)
         return None
 
     import ipywidgets as w

@@ -31,3 +31,14 @@ def test_explore_outside_ipython_renders_the_default_once(capsys):
 
     assert explore(render, x=(0, 4, 1)) is None
     assert calls == [2]
+
+
+def test_explore_in_a_headless_kernel_shows_the_static_view_without_a_widget(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setenv("FMBOOK_HEADLESS", "1")
+    monkeypatch.setattr("fmbook.display.in_ipython", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    assert explore(lambda x=0: HTML(f"x={x}"), x=(0, 4, 1)) is None
+    assert shown and "x=2" in shown[0]["text/html"]
