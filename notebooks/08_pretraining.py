@@ -765,18 +765,19 @@ ch.note("pre-trained accuracy at the largest budget", round(float(curve[("mean",
 # its own data choice, so read them as context, not as a controlled comparison).
 
 # %%
-from fmbook import bert
+from fmbook.ledger import find_metric
 from fmbook.ledger import read as read_ledger
 
 ledger = read_ledger()
 compare = [("this chapter: GPT pre-trained, all budgets above", float(curve[("mean", "pre-trained")].max()), ch.profile)]
-for chapter_name, label in [("03_lstm_reviews", "chapter 03 LSTM"), ("04_bert_finetuning", "chapter 04 MiniLM/BERT")]:
-    found = bert.ledger_metric(ledger, chapter_name, profile=ch.profile)
+for chapter_name, label, metric in [("03_lstm_reviews", "chapter 03 LSTM", "LSTM test accuracy"),
+                                    ("04_bert_finetuning", "chapter 04 MiniLM/BERT", "test accuracy (fine-tuned)")]:
+    found = find_metric(ledger, chapter_name, metric, profile=ch.profile)
     if found is None:
-        print(f"{label}: not run (no {chapter_name} entry in the results ledger)")
+        print(f"{label}: not run (no {metric!r} of {chapter_name} in the results ledger)")
     else:
-        name, value, entry = found
-        compare.append((f"{label}: {name}", value, entry["profile"]))
+        value, entry = found
+        compare.append((f"{label}: {metric}", value, entry["profile"]))
 pd.DataFrame(compare, columns=["model", "test accuracy", "profile"])
 
 # %% [markdown]
