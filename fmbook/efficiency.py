@@ -308,7 +308,7 @@ def energy_estimate(seconds: float, *, watts: float | None = None, device: str =
     EnergyEstimate
         Its text says it is an estimate and states the assumption.
     """
-    from .device import assumed_power_watts
+    from .device import assumed_power_watts, energy_estimate_wh
 
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"seconds must be finite and non-negative, got {seconds!r}")
@@ -318,7 +318,7 @@ def energy_estimate(seconds: float, *, watts: float | None = None, device: str =
         if not math.isfinite(watts) or watts <= 0:
             raise ValueError(f"watts must be positive, got {watts!r}")
         why = f"{watts:g} W given by the caller; not measured"
-    return EnergyEstimate(float(seconds) * float(watts) / 3600.0, float(seconds), float(watts), why)
+    return EnergyEstimate(energy_estimate_wh(seconds, watts), float(seconds), float(watts), why)
 
 
 __all__ = ["EnergyEstimate", "dequantize", "dynamic_int8", "energy_estimate", "latency", "linear_layer_names",
