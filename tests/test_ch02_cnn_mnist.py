@@ -37,3 +37,33 @@ def test_most_confident_predictions_including_right_ones_get_a_specific_hint(hin
         return np.argsort(-probs.max(1))[:k]
 
     assert "right prediction" in hint_of("02.most_confident_mistakes", all_predictions)
+
+
+def test_small_net_over_the_parameter_budget_gets_the_budget_hint(hint_of):
+    from torch import nn
+
+    def too_big():  # the MLP of Part 1: 101,770 parameters
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    assert "over the budget of 20,000" in hint_of("02.small_net", too_big)
+
+
+def test_small_net_ending_in_softmax_gets_the_logits_hint(hint_of):
+    from torch import nn
+
+    def with_softmax():
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Softmax(dim=1))
+
+    assert "logits" in hint_of("02.small_net", with_softmax)
+
+
+def test_small_net_with_the_wrong_output_shape_gets_the_shape_hint(hint_of):
+    from torch import nn
+
+    assert "(5, 10)" in hint_of("02.small_net", lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 2)))
+
+
+def test_every_profile_has_the_same_settings():
+    from fmbook.chapters.ch02_cnn_mnist import SETTINGS
+
+    assert SETTINGS["smoke"].keys() == SETTINGS["fast"].keys() == SETTINGS["full"].keys()
