@@ -22,13 +22,21 @@
 #
 # * **Tabular** (Adult income, chapter 06's task): a gradient-boosted model, explained globally
 #   (which features matter overall) and locally (why *this* person), with SHAP and LIME.
-# * **Text** (review sentiment, chapter 03's task): which words push a sentence to "positive".
+# * **Text** (review sentiment, chapter 03's task): which words push a sentence to "positive", and
+#   a model that is right for the wrong reason (a planted token), caught by its explanation.
 # * **Images** (the MNIST CNN of chapter 02): gradient maps and integrated gradients as heat maps.
 #
-# Then three checks: SHAP's **additivity** (the attributions must add up to the model's output),
-# LIME's **stability** (the same person, explained with five random seeds, should get the same
-# top features), and the **model-randomisation test** of Adebayo et al. (2018): an explanation of
-# a network with *random* weights should look different from that of the trained network.
+# Then the checks, each one able to fail, and each method judged on its own:
+#
+# * **additivity**, a unit check (the attributions add up to the model's output);
+# * **faithfulness**: deletion and insertion curves against random rankings of the same features;
+# * **randomisation** (Adebayo et al. 2018): cascading layer randomisation and label
+#   randomisation; the explanation of a model that learned nothing must look different;
+# * LIME's **stability** across random seeds, and how SHAP splits credit between `sex` and its
+#   proxies under two definitions of "feature unknown".
+#
+# Broken explainers (random attributions, a constant map) go through the same checks, to show
+# that the checks can fail.
 #
 # What to expect (each is checked below; a model that learns nothing fails):
 #
@@ -201,9 +209,9 @@ print(f"all credit given to age: error {explain.additivity_error(everything_on_a
 # whole. SHAP's model-agnostic `Exact` explainer plays the same game and must agree to rounding
 # error.
 #
-# Summing TreeExplainer's one-hot values is *not* the same game: there `sex=Female` and
-# `sex=Male` can come from different people (a row that is both, or neither). The two agree
-# closely but not exactly; the gap is printed, for the record.
+# Summing TreeExplainer's one-hot values plays a slightly different game: there `sex=Female` and
+# `sex=Male` can come from different people (a row that is both, or neither). Whether that
+# matters for this model is measured, not assumed: the gap is printed below.
 
 # %%
 person = 0
@@ -517,10 +525,14 @@ tree_credit = pd.DataFrame({
 })
 print("mean |SHAP| (log-odds) from TreeExplainer:")
 print(tree_credit.round(3).to_string())
+tree_share = tree_credit / tree_credit.sum()
+print(f"share of the three's credit on sex: interventional {tree_share.loc['sex', 'interventional']:.1%}, "
+      f"path-dependent {tree_share.loc['sex', 'path-dependent']:.1%}")
 
 # %% [markdown]
-# Both give `sex` almost nothing: the path-dependent game only follows the splits the trees
-# made, and they hardly split on `sex`. To see the observational split, we play the game among
+# The path-dependent game only follows the splits the trees made: a feature the trees rarely
+# split on gets little credit in it too, however much it tells about the others. To see the
+# observational split, we play the game among
 # the three features ourselves. The other nine features stay at the person's own values; the
 # three take values from the training people's joint distribution of (sex, relationship,
 # marital status), either **ignoring** the known ones (interventional) or **matching** them
@@ -633,11 +645,12 @@ women = is_woman[: len(people)]
 rel = sv_blind[:, no_sex.index("relationship")]
 print("model without sex, top 5 by mean |SHAP|:", ", ".join(blind_importance.index[:5]))
 print(f"mean SHAP of relationship: women {rel[women].mean():+.3f}, men {rel[~women].mean():+.3f} (log-odds)")
+print(f"The sex-blind model's explanation is true (it never reads sex), yet {gap_blind / gap_with:.0%} of the "
+      f"score gap stays; relationship pushes women's scores {'down' if rel[women].mean() < rel[~women].mean() else 'up'} "
+      f"relative to men's by {abs(rel[women].mean() - rel[~women].mean()):.2f} log-odds on average.")
 
 # %% [markdown]
-# The "sex-blind" model's explanation is *true* (it never reads `sex`) and reassuring, yet most
-# of the gap stays: `relationship` and `marital_status` carry the signal. An explanation shows
-# which inputs the model used, not which social facts those inputs stand for.
+# An explanation shows which inputs the model used, not which social facts those inputs stand for.
 
 # %% [markdown]
 # # Part 2: text
@@ -788,11 +801,16 @@ ch.check("spurious token: accuracy with the tag moved to negatives", acc_moved,
 ch.note("spurious token: accuracy with the tag as in training", acc_tagged)
 ch.note("spurious token: accuracy without the tag", acc_clean)
 
+# %%
+print(f"'{TOKEN}' is the {'largest' if top_words[0] == TOKEN else 'not the largest'} positive coefficient and "
+      f"LIME's top word for {token_top_share:.0%} of the tagged sentences; accuracy {acc_tagged:.0%} with the "
+      f"artefact, {acc_clean:.0%} without it, {acc_moved:.0%} with it on the negatives.")
+
 # %% [markdown]
-# The explanation did its job here: it pointed at the shortcut, and a reader who knows that `zxq`
-# means nothing can reject the model before the accuracy on tagged data fools anyone. That needs
-# someone to look at the explanations of individual predictions, *and* to know which reasons are
-# legitimate: the explanation cannot tell a shortcut from a real cue by itself.
+# Where the explanation points at the token, a reader who knows that `zxq` means nothing can
+# reject the model before the accuracy on tagged data fools anyone. That needs someone to look at
+# the explanations of individual predictions, *and* to know which reasons are legitimate: the
+# explanation cannot tell a shortcut from a real cue by itself.
 
 # %% [markdown]
 # # Part 3: images

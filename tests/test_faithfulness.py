@@ -159,3 +159,9 @@ def test_faithfulness_test_areas_equal_those_of_the_curves_drawn_one_by_one(line
         rand.append(np.mean([curve_area(deletion_curve(f, x, g.permutation(len(w)), 0.0)) for _ in range(5)]))
     verdict = faithfulness_test(f, X, X * w, 0.0, rng=3)
     assert verdict.method_area == pytest.approx(np.mean(method)) and verdict.random_area == pytest.approx(np.mean(rand))
+
+
+def test_randomisation_test_reports_constant_maps_of_the_randomised_model(linear_case):
+    X, w = linear_case
+    verdict = randomisation_test(X * w, np.zeros_like(X))
+    assert verdict.randomised_constant_share == 1.0 and "randomised model" in str(verdict)
