@@ -131,10 +131,11 @@ def _fpr_by_group_rates(y_true, y_pred, groups, group):
     return float(fairness.group_rates(y_true, y_pred, groups).loc[group, "fpr"])
 
 
-def _lime_fit_by_sklearn(Z, y, distances, kernel_width=0.75):
-    from sklearn.linear_model import LinearRegression
+def _lime_fit_by_sklearn(Z, y, distances, kernel_width=0.75, alpha=1.0):
+    from sklearn.linear_model import Ridge
 
-    fit = LinearRegression().fit(Z, y, sample_weight=np.exp(-distances**2 / kernel_width**2))
+    # what lime's LimeBase does: kernel sqrt(exp(-d**2 / width**2)), then Ridge(alpha=1) with sample weights
+    fit = Ridge(alpha=alpha).fit(Z, y, sample_weight=np.sqrt(np.exp(-distances**2 / kernel_width**2)))
     return fit.intercept_, fit.coef_
 
 
@@ -205,8 +206,8 @@ COPIES = [
          lambda rng: (_shapley_model, rng.normal(size=4), rng.normal(size=(9, 4))), "fmbook.explain.exact_shapley"),
     Copy("07.lime_fit", _lime_fit_by_sklearn,
          lambda rng: (rng.integers(0, 2, (120, 5)).astype(float), rng.normal(size=120), rng.random(120),
-                      float(rng.uniform(0.3, 1.5))),
-         "sklearn LinearRegression with LIME's kernel weights"),
+                      float(rng.uniform(0.3, 1.5)), float(rng.uniform(0.1, 3.0))),
+         "sklearn Ridge with LIME's kernel weights"),
     Copy("07.topk_overlap", explain.topk_overlap,
          lambda rng: (rng.normal(size=12), rng.normal(size=12), int(rng.integers(1, 12))), "fmbook.explain.topk_overlap"),
 ]
