@@ -26,9 +26,10 @@ from ..exercises import Hint, exercise
 #   (plain accuracy on tweets 0.600 / 0.430 / 0.525 against a majority rate of 0.683).
 # fast CPU time per run (one thread, user + sys, contended machine): 87.6 / 94.1 / 95.4 s; wall time
 #   6.5 / 7.1 / 7.3 minutes under a load of about 10 on 2 cores.
-# smoke (3,000 / 1,000 sentences), seed 0: 0.766 / 0.722 / 0.732 (baseline / LSTM / BiLSTM) -> bands
-#   (0.68, 0.84), (0.60, 0.84), (0.60, 0.84): wider for the smaller sets, and each lower bound fails
-#   a model that learned nothing (majority class 0.504). 63 s of CPU (2 threads).
+# smoke (3,000 / 1,000 sentences), seeds 0, 1, 2, same rule: TF-IDF 0.766 / 0.729 / 0.743 -> (0.65, 0.84);
+#   LSTM 0.722 / 0.669 / 0.721 -> (0.56, 0.83); BiLSTM 0.732 / 0.694 / 0.723 -> (0.61, 0.81); each lower
+#   bound fails a model that learned nothing (majority class 0.504). CPU time 63 / 61 / 62 s (two
+#   threads, user + sys); wall 3.5 to 5.2 minutes on the busy machine.
 # IMDB (any profile) and every `full` band: never measured (no IMDB archive here, no GPU): None.
 SETTINGS: dict[str, dict] = {
     # n_train/n_test: stratified subsets (None: all); max_tokens/max_len: caps on the
