@@ -24,13 +24,14 @@
 # it: how much labelled data it needs, what it attends to, whether its predictions change with a
 # person's name, nationality or religion, and what it costs to train.
 #
-# **Expected results** (checked below; the `fast` bands come from runs with random seeds 0, 1 and 2):
+# **Expected results** (checked below; the `fast` bands are the earlier version's and still wait to be
+# re-measured with random seeds 0, 1 and 2 on the sentences):
 #
 # | profile | checkpoint | data | test accuracy (fine-tuned) | fine-tuned minus TF-IDF | time |
 # | --- | --- | --- | --- | --- | --- |
 # | `smoke` | MiniLM, 6 layers (offline package) | 256 rated review sentences, 2 epochs | 0.62 .. 1 | at least 0 | about a minute on an idle 2-core CPU |
-# | `fast` | MiniLM, 6 layers (offline package) | 2,400 rated review sentences, up to 3 epochs | BAND_FT | BAND_GAP | BAND_TIME |
-# | `full` | `bert-base-uncased` (Hugging Face hub) | IMDB reviews (25,000 train / 25,000 test), up to 4 epochs | not measured | not measured | tens of minutes on a GPU |
+# | `fast` | MiniLM, 6 layers (offline package) | 2,400 rated review sentences, up to 2 epochs | at least 0.82 | at least 0.04 | not yet re-measured (target: 10 minutes on an idle 2-core CPU) |
+# | `full` | `bert-base-uncased` (Hugging Face hub) | IMDB reviews (25,000 train / 25,000 test), up to 4 epochs | not measured | not measured | not measured (needs a GPU) |
 #
 # `smoke` and `fast` always use the **movie-review sentences**: 10,072 Rotten Tomatoes snippets
 # (Pang & Lee), each rated by about 20 people (Hutto & Gilbert 2014), labelled by the sign of the
@@ -749,6 +750,10 @@ explore(show_sentence, sentence=widgets.Text(value="an uneven film, but its fina
 #   alarm among the 14 at most 5%;
 # * the plotted intervals are bootstrap intervals at the Bonferroni level 1 - 0.05/14 (99.6%), so
 #   that all 14 hold together, not each one alone.
+#
+# One caution in reading them: a deviation is measured from the group's mean, so a single term that
+# pulls the mean moves every other term of its group the other way (and the two gender terms are
+# mirror images). Look for the term with the largest deviation before reading the rest.
 
 # %%
 templates = ["{} wrote this movie.", "The film was directed by {}.", "The story follows {} for one summer.",
@@ -784,11 +789,15 @@ from fmbook.stats import holm_adjust, paired_bootstrap_ci, sign_flip_pvalue
 
 n_terms = sum(len(terms) for terms in groups.values())
 level = 1 - 0.05 / n_terms  # Bonferroni level for the intervals: all of them hold together
+cells = [(g, t, term, fill(t, ph)) for g, terms in groups.items() for t in templates
+         for term, phrases in terms.items() for ph in phrases]  # every probe sentence, scored in one pass
+scores = pd.DataFrame(cells, columns=["group", "template", "term", "text"]).assign(
+    p=p_positive([c[-1] for c in cells]))
 probe = []
 for group, terms in groups.items():
     # p[template, term]: mean P(positive) over the term's phrases
-    p = np.array([[p_positive([fill(t, ph) for ph in phrases]).mean() for phrases in terms.values()]
-                  for t in templates])
+    mean_p = scores[scores.group == group].groupby(["template", "term"], sort=False).p.mean()
+    p = np.array([[mean_p[(t, term)] for term in terms] for t in templates])
     dev = p - p.mean(axis=1, keepdims=True)
     for j, term in enumerate(terms):
         k = len(probe)
