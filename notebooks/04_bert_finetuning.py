@@ -93,6 +93,7 @@ from fmbook.text import choose_reviews, subsample
 reviews = choose_reviews(cfg.data, profile=ch.profile, seed=ch.seed)  # prints which data and why
 SENTENCES = reviews.name == "movie_sentences"
 unit = "sentences" if SENTENCES else "reviews"  # what one example is, for the printed text
+print(f"the {ch.profile} profile reads {reviews.name!r} (cfg.data = {cfg.data!r}), whatever else is on disk")
 train_df, test_df = reviews.train, reviews.test
 train_df.sample(5, random_state=ch.seed + 1)
 
@@ -906,6 +907,9 @@ if n_evidence:
           + f"; the largest shift is {abs(worst.deviation):.3f} in P(positive)")
 else:
     print("  no term shows evidence after correction: not detected by this probe (not shown absent)")
+n_large = int((probe.deviation.abs() >= 0.05).sum())
+print(f"  size: {n_large} of {n_terms} terms move P(positive) by 0.05 or more from their group mean; "
+      f"{'so some shifts are large enough to flip borderline decisions' if n_large else 'evidence of a shift, but a small one'}")
 
 # %% [markdown]
 # ## Exercises
