@@ -29,7 +29,7 @@
 #
 # | profile | checkpoint | data | test accuracy (fine-tuned) | fine-tuned minus TF-IDF | time |
 # | --- | --- | --- | --- | --- | --- |
-# | `smoke` | MiniLM, 6 layers (offline package) | 256 rated review sentences, 2 epochs | 0.62 .. 1 | at least 0 | about 5 minutes of CPU time (measured on a busy machine; 2 to 3 minutes on 2 idle cores) |
+# | `smoke` | MiniLM, 6 layers (offline package) | 256 rated review sentences, 2 epochs | 0.62 .. 1 | at least 0 | about 5 minutes of CPU time, measured on a busy machine (roughly 2.5 minutes on 2 idle cores, not measured) |
 # | `fast` | MiniLM, 6 layers (offline package) | 2,400 rated review sentences, up to 2 epochs | at least 0.82 | at least 0.04 | not yet re-measured (target: 10 minutes on an idle 2-core CPU) |
 # | `full` | `bert-base-uncased` (Hugging Face hub) | IMDB reviews (25,000 train / 25,000 test), up to 4 epochs | not measured | not measured | not measured (needs a GPU) |
 #
