@@ -266,6 +266,8 @@ ch.check("share of chosen pieces replaced by [MASK] (by hand)", float(shares.loc
          {"smoke": (0.74, 0.86), "fast": (0.77, 0.83), "full": None})
 ch.check("share of pieces chosen for prediction (by hand)", float(shares.loc["chosen", "by hand"]),
          {"smoke": (0.12, 0.18), "fast": (0.14, 0.16), "full": None})
+ch.check("special tokens chosen for prediction (by hand)", int(np.sum((labels != -100) & special)),
+         {"smoke": (0, 0), "fast": (0, 0), "full": None})
 
 # %% [markdown]
 # > **Common mistake.** Using the hidden states themselves as logits: they have shape
@@ -359,7 +361,7 @@ ch.check("frozen BERT probe test accuracy (mean-pooled)", probe_mean_acc,
 #   still random. The paper fine-tuned with batch size 16 or 32, learning rate 5e-5, 3e-5 or 2e-5,
 #   and 2, 3 or 4 epochs, and picked the combination by accuracy on the development (validation)
 #   set. `full` uses batch 32 and learning rate 2e-5, inside that grid. `smoke` and `fast` train a
-#   6-layer model for only a few hundred steps, and use a higher rate (1e-4 and 8e-5), outside it;
+#   6-layer model for at most a few hundred optimiser steps, and use a higher rate (1e-4 and 8e-5), outside it;
 # * the **number of epochs chosen on validation data**: the loop measures validation accuracy after
 #   every epoch, keeps a copy of the best weights, and restores them at the end (the test set plays
 #   no part in the choice);

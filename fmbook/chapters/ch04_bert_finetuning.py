@@ -37,7 +37,8 @@ SETTINGS: dict[str, dict] = {
 # smoke seed 0 (sentences, 2026-11-26, contended 2-core CPU): fine-tuned 0.806, TF-IDF 0.625,
 #   probe 0.706, margin +0.181, [MASK] share 0.798, chosen share 0.158 -> smoke bands unchanged
 #   (fine-tuned 0.62..1 fails a model at chance; the MLM bands are binomial, about 5 standard
-#   deviations around 80% / 15% for smoke's count of pieces). smoke time: nbval 18 min wall on the
+#   deviations around 80% / 15% for smoke's count of pieces; the special-token check is 0 by
+#   construction, and fails a masking that chooses [CLS] or [SEP]). smoke time: nbval 18 min wall on the
 #   shared machine, 293 s CPU (user + sys, 2 threads); headless seed 0 29 min wall, 446 s CPU before
 #   the probe was batched and the curve cut to 2 random seeds.
 # fast: NOT RE-MEASURED in this revision. The fast bands (fine-tuned >= 0.82, margin >= 0.04,
