@@ -24,13 +24,14 @@
 # it: how much labelled data it needs, what it attends to, whether its predictions change with a
 # person's name, nationality or religion, and what it costs to train.
 #
-# **Expected results** (checked below; the `fast` bands come from runs with random seeds 0, 1 and 2):
+# **Expected results** (checked below; the `fast` bands are the earlier version's and still wait to be
+# re-measured with random seeds 0, 1 and 2 on the sentences):
 #
 # | profile | checkpoint | data | test accuracy (fine-tuned) | fine-tuned minus TF-IDF | time |
 # | --- | --- | --- | --- | --- | --- |
-# | `smoke` | MiniLM, 6 layers (offline package) | 256 rated review sentences, 2 epochs | 0.62 .. 1 | at least 0 | about a minute on an idle 2-core CPU |
-# | `fast` | MiniLM, 6 layers (offline package) | 2,400 rated review sentences, up to 3 epochs | BAND_FT | BAND_GAP | BAND_TIME |
-# | `full` | `bert-base-uncased` (Hugging Face hub) | IMDB reviews (25,000 train / 25,000 test), up to 4 epochs | not measured | not measured | tens of minutes on a GPU |
+# | `smoke` | MiniLM, 6 layers (offline package) | 256 rated review sentences, 2 epochs | 0.62 .. 1 | at least 0 | about 5 minutes of CPU time, measured on a busy machine (roughly 2.5 minutes on 2 idle cores, not measured) |
+# | `fast` | MiniLM, 6 layers (offline package) | 2,400 rated review sentences, up to 2 epochs | at least 0.82 | at least 0.04 | not yet re-measured (target: 10 minutes on an idle 2-core CPU) |
+# | `full` | `bert-base-uncased` (Hugging Face hub) | IMDB reviews (25,000 train / 25,000 test), up to 4 epochs | not measured | not measured | not measured (needs a GPU) |
 #
 # `smoke` and `fast` always use the **movie-review sentences**: 10,072 Rotten Tomatoes snippets
 # (Pang & Lee), each rated by about 20 people (Hutto & Gilbert 2014), labelled by the sign of the
@@ -92,6 +93,7 @@ from fmbook.text import choose_reviews, subsample
 reviews = choose_reviews(cfg.data, profile=ch.profile, seed=ch.seed)  # prints which data and why
 SENTENCES = reviews.name == "movie_sentences"
 unit = "sentences" if SENTENCES else "reviews"  # what one example is, for the printed text
+print(f"the {ch.profile} profile reads {reviews.name!r} (cfg.data = {cfg.data!r}), whatever else is on disk")
 train_df, test_df = reviews.train, reviews.test
 train_df.sample(5, random_state=ch.seed + 1)
 
@@ -264,6 +266,8 @@ ch.check("share of chosen pieces replaced by [MASK] (by hand)", float(shares.loc
          {"smoke": (0.74, 0.86), "fast": (0.77, 0.83), "full": None})
 ch.check("share of pieces chosen for prediction (by hand)", float(shares.loc["chosen", "by hand"]),
          {"smoke": (0.12, 0.18), "fast": (0.14, 0.16), "full": None})
+ch.check("special tokens chosen for prediction (by hand)", int(np.sum((labels != -100) & special)),
+         {"smoke": (0, 0), "fast": (0, 0), "full": None})
 
 # %% [markdown]
 # > **Common mistake.** Using the hidden states themselves as logits: they have shape
@@ -357,7 +361,7 @@ ch.check("frozen BERT probe test accuracy (mean-pooled)", probe_mean_acc,
 #   still random. The paper fine-tuned with batch size 16 or 32, learning rate 5e-5, 3e-5 or 2e-5,
 #   and 2, 3 or 4 epochs, and picked the combination by accuracy on the development (validation)
 #   set. `full` uses batch 32 and learning rate 2e-5, inside that grid. `smoke` and `fast` train a
-#   6-layer model for only a few hundred steps, and use a higher rate (1e-4 and 8e-5), outside it;
+#   6-layer model for at most a few hundred optimiser steps, and use a higher rate (1e-4 and 8e-5), outside it;
 # * the **number of epochs chosen on validation data**: the loop measures validation accuracy after
 #   every epoch, keeps a copy of the best weights, and restores them at the end (the test set plays
 #   no part in the choice);
@@ -749,6 +753,10 @@ explore(show_sentence, sentence=widgets.Text(value="an uneven film, but its fina
 #   alarm among the 14 at most 5%;
 # * the plotted intervals are bootstrap intervals at the Bonferroni level 1 - 0.05/14 (99.6%), so
 #   that all 14 hold together, not each one alone.
+#
+# One caution in reading them: a deviation is measured from the group's mean, so a single term that
+# pulls the mean moves every other term of its group the other way (and the two gender terms are
+# mirror images). Look for the term with the largest deviation before reading the rest.
 
 # %%
 templates = ["{} wrote this movie.", "The film was directed by {}.", "The story follows {} for one summer.",
@@ -784,11 +792,15 @@ from fmbook.stats import holm_adjust, paired_bootstrap_ci, sign_flip_pvalue
 
 n_terms = sum(len(terms) for terms in groups.values())
 level = 1 - 0.05 / n_terms  # Bonferroni level for the intervals: all of them hold together
+cells = [(g, t, term, fill(t, ph)) for g, terms in groups.items() for t in templates
+         for term, phrases in terms.items() for ph in phrases]  # every probe sentence, scored in one pass
+scores = pd.DataFrame(cells, columns=["group", "template", "term", "text"]).assign(
+    p=p_positive([c[-1] for c in cells]))
 probe = []
 for group, terms in groups.items():
     # p[template, term]: mean P(positive) over the term's phrases
-    p = np.array([[p_positive([fill(t, ph) for ph in phrases]).mean() for phrases in terms.values()]
-                  for t in templates])
+    mean_p = scores[scores.group == group].groupby(["template", "term"], sort=False).p.mean()
+    p = np.array([[mean_p[(t, term)] for term in terms] for t in templates])
     dev = p - p.mean(axis=1, keepdims=True)
     for j, term in enumerate(terms):
         k = len(probe)
@@ -897,6 +909,9 @@ if n_evidence:
           + f"; the largest shift is {abs(worst.deviation):.3f} in P(positive)")
 else:
     print("  no term shows evidence after correction: not detected by this probe (not shown absent)")
+n_large = int((probe.deviation.abs() >= 0.05).sum())
+print(f"  size: {n_large} of {n_terms} terms move P(positive) by 0.05 or more from their group mean; "
+      f"{'so some shifts are large enough to flip borderline decisions' if n_large else 'evidence of a shift, but a small one'}")
 
 # %% [markdown]
 # ## Exercises
