@@ -113,7 +113,7 @@ def _check_accuracy(fn) -> None:
     if got is None:
         raise Hint("your function returned None")
     if np.isclose(float(got), 0.0):
-        raise Hint("0.0: you compared probabilities with labels; threshold them first (the seed's bug)")
+        raise Hint("0.0: you compared probabilities with labels; threshold them first (a common bug)")
     if not np.isclose(float(got), 0.75):
         raise Hint(f"expected 0.75 for this small case, got {got}")
     if not np.isclose(float(fn(y, probs, threshold=0.65)), 0.5):
