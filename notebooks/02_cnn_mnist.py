@@ -67,7 +67,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import tensorflow as tf
+from fmbook.frameworks import import_tensorflow
+
+tf = import_tensorflow()  # `import tensorflow as tf`, minus the CUDA lines its C++ runtime prints
 import keras
 from keras import layers
 import torch
