@@ -4,6 +4,8 @@ The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..exercises import Hint, exercise
@@ -175,91 +177,112 @@ def _check_mistakes(fn) -> None:
 
 SMALL_NET_BUDGET = 20_000
 """At most this many parameters for exercise 02.small_net (the baseline convnet has 121,930)."""
-SMALL_NET_TARGET = 0.965
-"""Accuracy the checker asks of it on digits the notebook never trains or chooses on."""
+SMALL_NET_TARGET = 0.85
+"""Accuracy the checker asks of the trained network on its held-out digits.
+
+Measured (one epoch on the checker's 3,000 training digits, batches of 32, Adam 3e-3, 1 CPU
+thread, torch seeds 0 / 1): the solution's convnet (14,410 parameters) 0.913 / 0.908 in about
+2 s; a dense 784-24-10 network 0.89; an untrained network about 0.1."""
+SMALL_NET_HELD_OUT = 2_000
+"""The last this many of MNIST's 60,000 training digits: the whole chapter leaves them out (its
+training/validation split permutes the first 58,000 only) and 02.small_net scores on them."""
+SMALL_NET_N_TRAIN = 3_000
+"""Training digits the checker hands to the learner's function, from the chapter's 58,000."""
 
 
-def _small_net():
+def _small_net(images, labels):
+    import torch
     from torch import nn
 
-    # 160 + 4,640 + 12,816 + 170 = 17,786 parameters: convolutions share their weights across
-    # positions, and two poolings shrink the map before the only dense layer.
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 5 * 5, 16), nn.ReLU(), nn.Linear(16, 10),
+    # 80 + 1,168 + 12,832 + 330 = 14,410 parameters: convolutions share their weights across
+    # positions, and two poolings shrink the map to 5 x 5 x 16 = 400 before the only dense layer.
+    net = nn.Sequential(
+        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 5 * 5, 32), nn.ReLU(), nn.Linear(32, 10),
     )
+    # Count before training: sum(p.numel() for p in net.parameters()) <= 20,000.
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    loss_fn = nn.CrossEntropyLoss()  # takes logits: no softmax at the end of the network
+    net.train()
+    for batch in torch.randperm(len(images)).split(32):  # one epoch: a couple of seconds on a CPU
+        optimizer.zero_grad()
+        loss_fn(net(images[batch]), labels[batch]).backward()
+        optimizer.step()
+    return net
 
 
-def _train_and_score(model, *, n_train: int = 12_000, epochs: int = 2, batch_size: int = 64,
-                     seed: int = 0) -> float:
-    """Train ``model`` as the checker does (Adam 3e-3, batches of 64) and score it on held-out digits.
+@functools.lru_cache(maxsize=1)
+def _small_net_data():
+    """(training images, training labels, held-out images, held-out labels) of 02.small_net.
 
-    Measured (2 epochs on 12,000 digits, random seeds 0 / 1): the solution's convnet (17,786
-    parameters) 0.976 / 0.971; a dense 784-24-10 network (19,090 parameters) 0.943 / 0.939.
-
-    Training digits: ``n_train`` drawn from the end of MNIST's training set; scoring digits: the
-    last 2,000 of its test set (the chapter trains and chooses on neither set of indices).
+    Training: ``SMALL_NET_N_TRAIN`` digits drawn (fixed seed) from the chapter's first 58,000
+    training digits, as a float tensor (N, 1, 28, 28) in [0, 1] and int64 labels. Held out: the
+    last ``SMALL_NET_HELD_OUT`` training digits, uint8, which no cell of the notebook uses or
+    shows (and not the test digits the chapter reports on). Loaded once per process: the check
+    itself then takes well under a second besides the learner's own training.
     """
     import torch
 
     from ..data import load_mnist
-    from ..models import accuracy, to_image_tensor
+    from ..models import to_image_tensor
 
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(np.arange(30_000, 60_000), n_train, replace=False)
-    xt, yt = to_image_tensor(x_train[idx]), torch.as_tensor(y_train[idx].astype(np.int64))
-    torch.manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    for _ in range(epochs):
-        model.train()
-        for batch in torch.randperm(n_train).split(batch_size):
-            optimizer.zero_grad()
-            loss_fn(model(xt[batch]), yt[batch]).backward()
-            optimizer.step()
-    return accuracy(model, x_test[-2000:], y_test[-2000:])
+    (x_train, y_train), _ = load_mnist()
+    n_pool = len(x_train) - SMALL_NET_HELD_OUT
+    idx = np.sort(np.random.default_rng(2).choice(n_pool, SMALL_NET_N_TRAIN, replace=False))
+    images = to_image_tensor(x_train[idx])
+    labels = torch.as_tensor(y_train[idx].astype(np.int64))
+    return images, labels, x_train[n_pool:], y_train[n_pool:]
 
 
-@exercise("02.small_net", "a network under 20,000 parameters that reaches 96.5%", solution=_small_net,
+@exercise("02.small_net", "a network under 20,000 parameters, trained to 85% on unseen digits",
+          solution=_small_net,
           hints=("Count before you train: sum(p.numel() for p in net.parameters()). In a dense layer "
                  "the weights are in_features x out_features, so the layer after Flatten is where "
                  "the parameters go: pool (or stride) until the map is small before flattening.",
-                 "A dense network this small has too few hidden units to reach 96.5% quickly. Two "
-                 "3x3 convolutions with 16 and 32 filters, each followed by ReLU and 2x2 max-pooling, "
-                 "then Flatten, Linear(800, 16), ReLU, Linear(16, 10) fits the budget.",
-                 "Return logits (no softmax at the end): the checker trains with CrossEntropyLoss."))
+                 "Two 3x3 convolutions with 8 and 16 filters, each followed by ReLU and 2x2 "
+                 "max-pooling, then Flatten, Linear(400, 32), ReLU, Linear(32, 10) fits the budget. "
+                 "Train it as in the PyTorch part: Adam (learning rate 3e-3), CrossEntropyLoss, "
+                 "one pass over the digits in batches of 32.",
+                 "Return the trained network and logits (no softmax at the end): CrossEntropyLoss "
+                 "applies the softmax itself."))
 def _check_small_net(fn) -> None:
     import torch
     from torch import nn
 
-    from ..models import count_parameters
+    from ..models import accuracy, count_parameters
 
+    images, labels, x_held, y_held = _small_net_data()
     torch.manual_seed(0)
-    model = fn()
+    model = fn(images.clone(), labels.clone())
     if model is None:
-        raise Hint("your function returned None: return an (untrained) torch.nn.Module")
+        raise Hint("your function returned None: return the trained torch.nn.Module")
     if not isinstance(model, nn.Module):
-        raise Hint(f"return a torch.nn.Module, not a {type(model).__name__}")
+        raise Hint(f"return the trained torch.nn.Module, not a {type(model).__name__}")
     n = count_parameters(model)
     if n > SMALL_NET_BUDGET:
         raise Hint(f"{n:,} parameters: over the budget of {SMALL_NET_BUDGET:,}. Most of them sit in the "
                    "first dense layer (in_features x out_features): pool more or use fewer filters "
                    "before Flatten, or a smaller hidden layer")
+    model.eval()
     with torch.no_grad():
-        out = model(torch.rand(5, 1, 28, 28))
+        out = model(images[:5])
     if tuple(out.shape) != (5, 10):
         raise Hint(f"for 5 images of shape (1, 28, 28) the network should return (5, 10) logits; "
                    f"yours returns {tuple(out.shape)}")
     if bool((out >= 0).all()) and torch.allclose(out.sum(1), torch.ones(5), atol=1e-4):
-        raise Hint("the outputs sum to 1: drop the softmax at the end; CrossEntropyLoss expects logits")
-    acc = _train_and_score(model)
+        raise Hint("the outputs sum to 1: drop the softmax at the end; return logits, as "
+                   "CrossEntropyLoss expects")
+    acc = accuracy(model, x_held, y_held)
     if acc < SMALL_NET_TARGET:
+        if acc < 0.2:
+            raise Hint(f"{acc:.3f} on the checker's held-out digits, about chance (0.1): the network has "
+                       "not learned. Train it before returning it (zero_grad, loss, backward, step over "
+                       "batches of the images and labels you are given), and return that same network")
         if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
             raise Hint(f"{acc:.3f} on the checker's held-out digits, below {SMALL_NET_TARGET}: a dense "
-                       "network under this budget has too few hidden units. Convolutions reuse the same "
-                       "few weights at every position: try two small convolution + pooling blocks")
-        raise Hint(f"{acc:.3f} on the checker's held-out digits after its short training (2 epochs on "
-                   f"12,000 digits), below {SMALL_NET_TARGET}: give the convolutions more filters "
-                   "within the budget, and check every block has a ReLU")
+                       "network under this budget has few hidden units. Convolutions reuse the same few "
+                       "weights at every position: try two small convolution + pooling blocks")
+        raise Hint(f"{acc:.3f} on the checker's held-out digits, below {SMALL_NET_TARGET}: train for a "
+                   "full pass over the digits in small batches (32) with Adam at 3e-3, check every block "
+                   "has a ReLU, and give the convolutions more filters within the budget")
