@@ -6,7 +6,7 @@ Trains, on the same machine and in one run:
   64 filters, max-pooling, dropout 0.5, softmax; batch 128, Adam, 15 epochs, 10% validation
   split);
 * the **chapter's best model**: the step of chapter 02's improvement ladder that its `fast`
-  run chose on validation: the seed convnet with batch norm, dropout 0.25 and a warm-up +
+  run chose on validation: the baseline convnet with batch norm, dropout 0.25 and a warm-up +
   cosine learning-rate schedule (``--augment`` adds the ladder's last step, light
   augmentation); same batch size and validation split, fewer epochs.
 

@@ -78,11 +78,13 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import time
 
+from fmbook.frameworks import import_tensorflow
+
+tf = import_tensorflow()  # `import tensorflow as tf`, minus the CUDA lines its C++ runtime prints
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from sklearn.metrics import balanced_accuracy_score
 
 import fmbook
