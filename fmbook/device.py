@@ -6,6 +6,8 @@ present (CUDA, then Apple MPS, then the CPU) and print :func:`describe`.
 
 :func:`assumed_power_watts` and :func:`energy_estimate_wh` turn a measured time into
 an energy *estimate*: an assumed power draw times the time, not a measurement.
+:class:`PowerSampler` *measures*: it reads a power sensor (the GPU's, through
+:func:`gpu_power_reader`) from a background thread during a run and integrates it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from __future__ import annotations
 import math
 import platform
 import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import config
 
@@ -170,3 +177,99 @@ def energy_estimate_wh(seconds: float, watts: float) -> float:
     if seconds < 0 or watts < 0 or not math.isfinite(seconds) or not math.isfinite(watts):
         raise ValueError(f"seconds and watts must be finite and non-negative, got {seconds!r}, {watts!r}")
     return float(seconds) * float(watts) / 3600.0
+
+
+def gpu_power_reader(device: str) -> Callable[[], float] | None:
+    """A function returning the GPU's power draw in watts, or None where none can be read.
+
+    On CUDA it wraps ``torch.cuda.power_draw`` (NVML, milliwatts) and is returned only if
+    a first reading succeeds and is positive. On a CPU or MPS device it returns None:
+    those report no power, so callers fall back to a labelled estimate.
+    """
+    if not str(device).startswith("cuda"):
+        return None
+    try:
+        import torch
+
+        index = torch.device(device).index or 0
+
+        def read() -> float:
+            return torch.cuda.power_draw(index) / 1000.0
+
+        return read if read() > 0 else None
+    except Exception:
+        return None
+
+
+class PowerSampler:
+    """Sample a power reading in a background thread while a block of code runs.
+
+    ``with PowerSampler(read) as power: train()`` calls ``read()`` (watts) every
+    ``interval_s`` seconds from the start to the end of the block; ``power.energy_wh``
+    integrates the samples over time (trapezoids). With ``read=None`` nothing is
+    sampled and :attr:`measured` is False, so the caller can say it fell back to an
+    estimate. A reading that raises stops the sampling (the samples so far are kept).
+
+    Parameters
+    ----------
+    read : callable returning float, or None
+        The sensor, e.g. :func:`gpu_power_reader`.
+    interval_s : float, default 0.5
+        Seconds between readings (positive).
+    """
+
+    def __init__(self, read: Callable[[], float] | None, interval_s: float = 0.5) -> None:
+        if not interval_s > 0:
+            raise ValueError(f"interval_s must be positive, got {interval_s!r}")
+        self.read, self.interval_s = read, float(interval_s)
+        self.times: list[float] = []
+        self.watts: list[float] = []
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        try:
+            value = float(self.read())  # type: ignore[misc]
+        except Exception as exc:  # the sensor went away: keep what we have
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._stop.set()
+            return
+        self.times.append(time.perf_counter())
+        self.watts.append(value)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> PowerSampler:
+        if self.read is not None:
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            if self.error is None:
+                self._sample()  # a last reading at the end of the block
+
+    @property
+    def measured(self) -> bool:
+        """True when at least two readings were taken (an interval to integrate over)."""
+        return len(self.watts) >= 2
+
+    @property
+    def mean_watts(self) -> float:
+        """Mean of the readings (nan without readings)."""
+        return float(np.mean(self.watts)) if self.watts else float("nan")
+
+    @property
+    def energy_wh(self) -> float:
+        """Energy over the sampled span in watt-hours (trapezoid rule); nan if not measured."""
+        if not self.measured:
+            return float("nan")
+        t, w = np.asarray(self.times), np.asarray(self.watts)
+        return float(np.sum((w[1:] + w[:-1]) / 2 * np.diff(t)) / 3600.0)

@@ -4,7 +4,9 @@
   one seeded generator (chapter 06 resamples a test set with them);
 * :func:`bootstrap_ci`: a statistic of a sample with its percentile bootstrap interval;
 * :func:`paired_bootstrap_ci`: the mean of paired differences with its interval
-  (chapter 04's bias probe: one difference per template).
+  (chapter 04's bias probe: one difference per template);
+* :func:`sign_flip_pvalue`: a permutation test that paired differences have mean 0;
+* :func:`holm_adjust`: Holm's step-down adjustment of p-values for many comparisons.
 
 Every function takes the seed as an argument, so a notebook passes ``ch.seed``.
 """
@@ -118,4 +120,58 @@ def paired_bootstrap_ci(diffs: Sequence[float] | np.ndarray, *, n_boot: int = 20
     return bootstrap_ci(diffs, np.mean, n_boot=n_boot, level=level, seed=seed)
 
 
-__all__ = ["bootstrap_indices", "bootstrap_ci", "paired_bootstrap_ci"]
+def sign_flip_pvalue(diffs: Sequence[float] | np.ndarray, *, n_perm: int = 2000, seed: int = 0) -> float:
+    """Two-sided permutation p-value for "the paired differences have mean 0".
+
+    Under the null hypothesis each difference is as likely to be positive as negative,
+    so the signs are flipped at random ``n_perm`` times and the p-value is the share of
+    flipped means at least as far from 0 as the observed one, counting the observed
+    one: ``(1 + hits) / (1 + n_perm)``, never 0.
+
+    Parameters
+    ----------
+    diffs : 1-D sequence of float
+        One difference per pair (e.g. per template).
+    n_perm : int, default 2000
+    seed : int, default 0
+
+    Returns
+    -------
+    float in (0, 1]
+    """
+    d = np.asarray(diffs, dtype=float).ravel()
+    if d.size == 0 or not np.all(np.isfinite(d)):
+        raise ValueError("diffs must be a non-empty sequence of finite numbers")
+    if int(n_perm) < 1:
+        raise ValueError(f"n_perm must be a positive number of sign flips, got {n_perm!r}")
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(int(n_perm), d.size))
+    observed = abs(d.mean())
+    hits = int(np.sum(np.abs(signs @ d / d.size) >= observed - 1e-12))
+    return (1 + hits) / (1 + int(n_perm))
+
+
+def holm_adjust(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the input order.
+
+    Sort the m p-values ascending; the k-th smallest (k = 0, 1, ...) is multiplied by
+    ``m - k``, a running maximum keeps the adjusted values in order, and they are capped
+    at 1. Rejecting where the adjusted value is at most alpha keeps the chance of any
+    false rejection among the m tests at most alpha (family-wise error rate).
+
+    Raises
+    ------
+    ValueError
+        No p-values, or one outside [0, 1].
+    """
+    p = np.asarray(p_values, dtype=float).ravel()
+    if p.size == 0 or np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError("p_values must be a non-empty sequence of numbers in [0, 1]")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted_sorted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    adjusted = np.empty(m)
+    adjusted[order] = adjusted_sorted
+    return adjusted
+
+
+__all__ = ["bootstrap_indices", "bootstrap_ci", "paired_bootstrap_ci", "sign_flip_pvalue", "holm_adjust"]

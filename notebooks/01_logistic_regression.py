@@ -54,14 +54,15 @@ if importlib.util.find_spec("fmbook") is None:
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 import torch
 
 import fmbook
 from fmbook.data import load_breast_cancer
+from fmbook.frameworks import import_tensorflow
 from fmbook.plots import curves
 from fmbook.widgets import explore
 
+tf = import_tensorflow()  # `import tensorflow as tf`, minus the CUDA lines its C++ runtime prints
 ch = fmbook.start("01_logistic_regression", seed=0)
 cfg = ch.settings
 cfg

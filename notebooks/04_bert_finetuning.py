@@ -17,21 +17,27 @@
 # # Chapter 04: Fine-tuning BERT for sentiment
 #
 # A pre-trained BERT already knows a lot about English: it was trained to fill in masked words in
-# billions of sentences. In this chapter you **fine-tune** one to tell positive movie-review
-# sentences from negative ones, with a training loop you write yourself in PyTorch, and you
+# billions of words of text. In this chapter you **fine-tune** one to tell positive movie reviews
+# from negative ones, with a training loop you write yourself in PyTorch, and you
 # compare it with cheaper models on the same test set: TF-IDF with logistic regression, a frozen
 # BERT with a linear probe, and chapter 03's LSTM when its result is on record. Then you **audit**
 # it: how much labelled data it needs, what it attends to, whether its predictions change with a
 # person's name, nationality or religion, and what it costs to train.
 #
-# | profile | checkpoint | training data | expected test accuracy (fine-tuned) | time |
-# | --- | --- | --- | --- | --- |
-# | `smoke` | MiniLM, 6 layers (offline package) | 256 sentences, 2 epochs | 0.62 .. 1 | about a minute on an idle 2-core CPU |
-# | `fast` | MiniLM, 6 layers (offline package) | 2,400 sentences, 2 epochs | >= 0.82, and >= 0.04 above TF-IDF | about 10 minutes on an idle 2-core CPU |
-# | `full` | `bert-base-uncased` (Hugging Face hub) | all 7,250 training sentences | >= 0.90 | minutes on a GPU |
+# **Expected results** (checked below; the `fast` bands are the earlier version's and still wait to be
+# re-measured with random seeds 0, 1 and 2 on the sentences):
 #
-# The data are 10,072 movie-review sentences (Rotten Tomatoes snippets of Pang & Lee, each rated by
-# about 20 people; Hutto & Gilbert 2014), labelled by the sign of the mean rating.
+# | profile | checkpoint | data | test accuracy (fine-tuned) | fine-tuned minus TF-IDF | time |
+# | --- | --- | --- | --- | --- | --- |
+# | `smoke` | MiniLM, 6 layers (offline package) | 256 rated review sentences, 2 epochs | 0.62 .. 1 | at least 0 | about 5 minutes of CPU time, measured on a busy machine (roughly 2.5 minutes on 2 idle cores, not measured) |
+# | `fast` | MiniLM, 6 layers (offline package) | 2,400 rated review sentences, up to 2 epochs | at least 0.82 | at least 0.04 | not yet re-measured (target: 10 minutes on an idle 2-core CPU) |
+# | `full` | `bert-base-uncased` (Hugging Face hub) | IMDB reviews (25,000 train / 25,000 test), up to 4 epochs | not measured | not measured | not measured (needs a GPU) |
+#
+# `smoke` and `fast` always use the **movie-review sentences**: 10,072 Rotten Tomatoes snippets
+# (Pang & Lee), each rated by about 20 people (Hutto & Gilbert 2014), labelled by the sign of the
+# mean rating. `full` uses the **IMDB reviews** (Maas et al. 2011), whole reviews of hundreds of
+# words. The two are different tasks, so the `full` row has no band until it has been measured.
+# The data cell below prints which data set this run reads.
 
 # %%
 # Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
@@ -60,7 +66,7 @@ from tqdm.auto import tqdm
 
 import fmbook
 from fmbook import bert, data
-from fmbook.device import assumed_power_watts, energy_estimate_wh, torch_device
+from fmbook.device import PowerSampler, assumed_power_watts, energy_estimate_wh, gpu_power_reader, torch_device
 from fmbook.models import count_parameters
 
 ch = fmbook.start("04_bert_finetuning", seed=0)
@@ -71,20 +77,23 @@ print(cfg)
 # %% [markdown]
 # ## The data
 #
-# The data are chapter 03's, chosen by the same function (`fmbook.text.choose_reviews`): the IMDB
-# reviews (25,000 train / 25,000 test) when a verified copy of the archive is available, and always
-# in the `full` profile (where a missing archive is an error, never a quiet swap); otherwise the
-# movie-review sentences, split with the chapter's seed into 80% training and 20% test. Either way
-# 10% of the training part is held out for validation (checked after every epoch) and the test
-# part is used once, at the end. The profile then takes stratified subsets (`fmbook.text.subsample`).
-# The cell prints which data set this run uses.
+# One data set per profile, named in the settings (`cfg.data`) and loaded by chapter 03's function
+# `fmbook.text.choose_reviews`: in `smoke` and `fast` the rated movie-review sentences, split with
+# the chapter's random seed into 80% training and 20% test, whatever else happens to be on disk; in
+# `full` the IMDB reviews with their official split (a missing archive is an error, never a quiet
+# swap). Either way 10% of the training part is held out for validation (checked after every
+# epoch, and used to choose the epoch) and the test part is used once, at the end. The profile
+# then takes stratified subsets (`fmbook.text.subsample`). The cell prints which data this run uses.
 
 # %%
 from sklearn.model_selection import train_test_split
 
 from fmbook.text import choose_reviews, subsample
 
-reviews = choose_reviews("auto", profile=ch.profile, seed=ch.seed)  # prints which data and why
+reviews = choose_reviews(cfg.data, profile=ch.profile, seed=ch.seed)  # prints which data and why
+SENTENCES = reviews.name == "movie_sentences"
+unit = "sentences" if SENTENCES else "reviews"  # what one example is, for the printed text
+print(f"the {ch.profile} profile reads {reviews.name!r} (cfg.data = {cfg.data!r}), whatever else is on disk")
 train_df, test_df = reviews.train, reviews.test
 train_df.sample(5, random_state=ch.seed + 1)
 
@@ -93,7 +102,7 @@ train_df, val_df = train_test_split(train_df, test_size=0.1, stratify=train_df.l
 train_df, val_df, test_df = (subsample(df, n, seed=ch.seed)
                              for df, n in ((train_df, cfg.n_train), (val_df, cfg.n_val), (test_df, cfg.n_test)))
 y_train, y_val, y_test = (d.label.to_numpy() for d in (train_df, val_df, test_df))
-print(f"train {len(train_df)}, validation {len(val_df)}, test {len(test_df)} sentences")
+print(f"train {len(train_df)}, validation {len(val_df)}, test {len(test_df)} {unit}")
 
 # %% [markdown]
 # ## The checkpoint
@@ -149,8 +158,20 @@ pd.DataFrame({"tokens 1": tokenizer.convert_ids_to_tokens(pair["input_ids"][0]),
               "mask 2": pair["attention_mask"][1]}).T
 
 # %% [markdown]
+# BERT can also read **two texts as one input** (a question and a passage, a premise and a
+# hypothesis; in pre-training, two consecutive sentences). They are joined as
+# `[CLS] A [SEP] B [SEP]`, and `token_type_ids` (the segment ids) say which text each piece belongs
+# to: 0 for the first text and its `[SEP]`, 1 for the second and the final `[SEP]`. Sentiment
+# needs one text, so the rest of the chapter uses segment 0 only.
+
+# %%
+pair_enc = tokenizer("The plot is thin.", "The actors save it.")
+pd.DataFrame({"token": tokenizer.convert_ids_to_tokens(pair_enc["input_ids"]),
+              "token_type_ids": pair_enc["token_type_ids"]}).T
+
+# %% [markdown]
 # How long should `max_length` be? Attention costs grow with the square of the length, so we
-# choose it from the length histogram of the training sentences: the 99th percentile, rounded up
+# choose it from the length histogram of the training examples: the 99th percentile, rounded up
 # to a multiple of 8 (and at most the profile's cap).
 
 # %%
@@ -159,14 +180,14 @@ max_length = int(min(cfg.max_length_cap, 8 * math.ceil(np.percentile(lengths, 99
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(lengths, bins=40, color="#4c72b0")
 ax.axvline(max_length, color="#c44e52", label=f"max_length = {max_length}")
-ax.set_xlabel("tokens per sentence, [CLS] and [SEP] included")
-ax.set_ylabel("sentences")
+ax.set_xlabel(f"tokens per example, [CLS] and [SEP] included")
+ax.set_ylabel(unit)
 ax.legend()
-print(f"median {np.median(lengths):.0f} tokens; {np.mean(lengths > max_length):.1%} of training sentences get truncated")
+print(f"median {np.median(lengths):.0f} tokens; {np.mean(lengths > max_length):.1%} of training {unit} get truncated")
 
 # %% [markdown]
-# Each split is tokenised once. Batches are padded later, each only to its own longest sentence
-# (`bert.collate`), and the training batches group sentences of similar length
+# Each split is tokenised once. Batches are padded later, each only to its own longest example
+# (`bert.collate`), and the training batches group examples of similar length
 # (`bert.length_batches`), which saves most of the padding.
 
 # %%
@@ -192,6 +213,63 @@ print(bert.collate(train_ids[:2], y_train[:2], pad_id=PAD))
 # per class**; the loss is the cross-entropy of those logits against the labels, and every weight
 # is trained.
 #
+# The masking is easy to get subtly wrong, so here it is in code. Of the pieces that are not
+# special tokens, 15% are chosen; the model must predict each chosen piece. Of the chosen ones, 80%
+# become `[MASK]`, 10% a random piece and 10% stay as they are, so that the model cannot learn
+# that only `[MASK]` positions matter (fine-tuning inputs contain no `[MASK]`). The labels are
+# -100 (ignored by the loss) everywhere except at the chosen positions.
+
+# %%
+def mask_for_mlm(ids, special, rng, p_choose=0.15):
+    """BERT's masking: returns (masked ids, labels); labels are -100 except at chosen pieces."""
+    ids = np.array(ids)
+    chosen = (rng.random(ids.shape) < p_choose) & ~special
+    labels = np.where(chosen, ids, -100)
+    r = rng.random(ids.shape)
+    masked_ids = ids.copy()
+    masked_ids[chosen & (r < 0.8)] = tokenizer.mask_token_id  # 80%: [MASK]
+    random_slot = chosen & (r >= 0.8) & (r < 0.9)  # 10%: a random piece
+    masked_ids[random_slot] = rng.integers(0, tokenizer.vocab_size, random_slot.sum())
+    return masked_ids, labels  # the other 10% of chosen pieces keep their own id
+
+
+def mlm_shares(original, masked, labels):
+    """Share of ordinary pieces chosen, and of the chosen: replaced by [MASK], by another piece, kept."""
+    chosen = labels != -100
+    to_mask = chosen & (masked == tokenizer.mask_token_id)
+    kept = chosen & (masked == original)
+    ordinary = ~np.isin(original, tokenizer.all_special_ids)
+    return {"chosen": chosen.sum() / ordinary.sum(), "[MASK]": to_mask.sum() / chosen.sum(),
+            "random": (chosen & ~to_mask & ~kept).sum() / chosen.sum(), "kept": kept.sum() / chosen.sum()}
+
+
+flat = np.concatenate(train_ids)  # every training piece, [CLS] and [SEP] included
+special = np.isin(flat, tokenizer.all_special_ids)
+masked, labels = mask_for_mlm(flat, special, np.random.default_rng(ch.seed))
+print(" ".join(tokenizer.convert_ids_to_tokens(masked[: len(train_ids[0])])), "  <- the first sentence, masked")
+
+# the library's version, on the same pieces, for comparison
+from transformers import DataCollatorForLanguageModeling
+
+torch.manual_seed(ch.seed)
+lib = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)(
+    [{"input_ids": ids, "special_tokens_mask": [int(i in tokenizer.all_special_ids) for i in ids]}
+     for ids in train_ids])
+lib_keep = lib["attention_mask"].numpy().astype(bool)
+lib_original = bert.collate(train_ids, pad_id=PAD)["input_ids"].numpy()[lib_keep]
+shares = pd.DataFrame({"by hand": mlm_shares(flat, masked, labels),
+                       "DataCollatorForLanguageModeling": mlm_shares(
+                           lib_original, lib["input_ids"].numpy()[lib_keep], lib["labels"].numpy()[lib_keep])})
+print(shares.round(3))
+# bands: binomial, about 5 standard deviations around 80% for the smallest count of chosen pieces (smoke)
+ch.check("share of chosen pieces replaced by [MASK] (by hand)", float(shares.loc["[MASK]", "by hand"]),
+         {"smoke": (0.74, 0.86), "fast": (0.77, 0.83), "full": None})
+ch.check("share of pieces chosen for prediction (by hand)", float(shares.loc["chosen", "by hand"]),
+         {"smoke": (0.12, 0.18), "fast": (0.14, 0.16), "full": None})
+ch.check("special tokens chosen for prediction (by hand)", int(np.sum((labels != -100) & special)),
+         {"smoke": (0, 0), "fast": (0, 0), "full": None})
+
+# %% [markdown]
 # > **Common mistake.** Using the hidden states themselves as logits: they have shape
 # > (batch, tokens, hidden), one 384- or 768-wide vector per token, not one score per class. The
 # > head must map the `[CLS]` vector to `num_labels` logits. Another: writing the NSP loss as a loss
@@ -231,7 +309,7 @@ tfidf_seconds = time.perf_counter() - t0
 tfidf_acc = float(np.mean(tfidf.predict(test_df.text) == y_test))
 tfidf_params = tfidf[-1].coef_.size + tfidf[-1].intercept_.size
 print(f"TF-IDF + logistic regression: {tfidf_params:,} weights, {tfidf_seconds:.1f} s")
-ch.check("TF-IDF test accuracy", tfidf_acc, {"smoke": (0.55, 0.85), "fast": (0.68, 0.88), "full": (0.72, 0.92)})
+ch.check("TF-IDF test accuracy", tfidf_acc, {"smoke": (0.55, 0.85), "fast": (0.68, 0.88), "full": None})
 
 # %% [markdown]
 # ## Baseline 2: a frozen BERT with a linear probe
@@ -270,7 +348,7 @@ probe_params = probe_cls.coef_.size + 1
 print(f"frozen probe: [CLS] {probe_cls_acc:.3f}, mean-pooled {probe_mean_acc:.3f} "
       f"({probe_params} trained weights each, {probe_seconds:.0f} s for both)")
 ch.check("frozen BERT probe test accuracy (mean-pooled)", probe_mean_acc,
-         {"smoke": (0.58, 0.95), "fast": (0.70, 0.92), "full": (0.70, 0.95)})
+         {"smoke": (0.58, 0.95), "fast": (0.70, 0.92), "full": None})
 
 # %% [markdown]
 # ## Fine-tuning, written by hand
@@ -278,9 +356,15 @@ ch.check("frozen BERT probe test accuracy (mean-pooled)", probe_mean_acc,
 # Now every weight trains. The recipe of the BERT paper, still the standard:
 #
 # * **AdamW**, with weight decay on the weight matrices but not on biases and LayerNorm weights;
-# * a small learning rate (2e-5 to 1e-4) with **linear warm-up** over the first 10% of steps, then
-#   **linear decay** to zero: large early updates would wreck the pre-trained weights while the new
-#   head is still random;
+# * a small learning rate with **linear warm-up** over the first 10% of steps, then **linear
+#   decay** to zero: large early updates would wreck the pre-trained weights while the new head is
+#   still random. The paper fine-tuned with batch size 16 or 32, learning rate 5e-5, 3e-5 or 2e-5,
+#   and 2, 3 or 4 epochs, and picked the combination by accuracy on the development (validation)
+#   set. `full` uses batch 32 and learning rate 2e-5, inside that grid. `smoke` and `fast` train a
+#   6-layer model for at most a few hundred optimiser steps, and use a higher rate (1e-4 and 8e-5), outside it;
+# * the **number of epochs chosen on validation data**: the loop measures validation accuracy after
+#   every epoch, keeps a copy of the best weights, and restores them at the end (the test set plays
+#   no part in the choice);
 # * **gradient clipping** at norm 1;
 # * **mixed precision** (float16 autocast with a gradient scaler) on a CUDA GPU only; on a CPU it
 #   would not help.
@@ -314,8 +398,10 @@ def fine_tune(model, ids, labels, *, epochs, batch_size, lr, seed, warmup_frac=0
               val=None, progress=True, accumulation=1):
     """Fine-tune a sequence classifier in place; returns the loss, lr and validation history.
 
-    With accumulation > 1 each batch is run as that many micro-batches whose gradients add up
-    before one optimiser step: the same update as the whole batch, in less memory.
+    With val = (ids, labels), validation accuracy is measured after every epoch and the weights
+    of the best epoch (the earliest, on ties) are restored at the end: the epoch count is chosen
+    on validation data. With accumulation > 1 each batch is run as that many micro-batches whose
+    gradients add up before one optimiser step: the same update as the whole batch, in less memory.
     """
     labels = np.asarray(labels)
     lengths = [len(s) for s in ids]
@@ -329,7 +415,8 @@ def fine_tune(model, ids, labels, *, epochs, batch_size, lr, seed, warmup_frac=0
     scheduler = bert.warmup_scheduler(optimizer, int(warmup_frac * total), total)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    history = {"loss": [], "lr": [], "val_acc": []}
+    history = {"loss": [], "lr": [], "val_acc": [], "best_epoch": epochs}
+    best_state = None
     bar = tqdm(total=total, desc="fine-tuning", disable=not progress)
     for epoch in range(epochs):
         model.train()  # dropout on
@@ -357,7 +444,12 @@ def fine_tune(model, ids, labels, *, epochs, batch_size, lr, seed, warmup_frac=0
             acc = accuracy(bert.predict_sequence_logits(model, val[0], pad_id=PAD), val[1])
             history["val_acc"].append(acc)
             bar.write(f"epoch {epoch + 1}/{epochs}: validation accuracy {acc:.3f}")
+            if acc > max(history["val_acc"][:-1], default=-1.0):  # a new best: keep a copy of its weights
+                history["best_epoch"] = epoch + 1
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)  # back to the epoch chosen on validation
     return history
 
 # %% [markdown]
@@ -374,26 +466,50 @@ micro_batch, accumulation = bert.plan_batches(cfg.batch_size, max_length, model.
 print(f"batch {cfg.batch_size} = {accumulation} micro-batch(es) of {micro_batch} on {device}")
 pristine = copy.deepcopy(model).cpu()
 t0, c0 = time.perf_counter(), time.process_time()
-history = fine_tune(model, train_ids, y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                    seed=ch.seed, warmup_frac=cfg.warmup_frac, val=(val_ids, y_val), accumulation=accumulation)
+with PowerSampler(gpu_power_reader(str(device)), interval_s=0.5) as power:  # samples GPU power; none on a CPU
+    history = fine_tune(model, train_ids, y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                        seed=ch.seed, warmup_frac=cfg.warmup_frac, val=(val_ids, y_val), accumulation=accumulation)
 ft_seconds, ft_cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+best_epoch = history["best_epoch"]
 print(f"fine-tuning took {ft_seconds:.0f} s wall clock, {ft_cpu_seconds:.0f} s CPU time, on {device}")
-
-# %%
-from fmbook.plots import curves
-
-smooth = np.convolve(history["loss"], np.ones(10) / 10, mode="valid")
-curves({"training loss (10-step mean)": smooth}, xlabel="optimiser step", ylabel="cross-entropy");
+print(f"validation accuracy per epoch: {', '.join(f'{a:.3f}' for a in history['val_acc'])}; "
+      f"kept epoch {best_epoch} of {len(history['val_acc'])}")
+ch.note("epochs chosen on validation", best_epoch)
 
 # %% [markdown]
-# Now, once, the test set.
+# The training loss, and the validation curve the epoch was chosen from.
+
+# %%
+steps_per_epoch_run = len(history["loss"]) // len(history["val_acc"])
+smooth = np.convolve(history["loss"], np.ones(10) / 10, mode="valid")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
+ax1.plot(np.arange(len(smooth)) + 10, smooth, color="#4c72b0")
+for e in range(1, len(history["val_acc"])):
+    ax1.axvline(e * steps_per_epoch_run, color="grey", lw=0.6, ls=":")
+ax1.set_xlabel("optimiser step")
+ax1.set_ylabel("cross-entropy (10-step mean)")
+ax1.set_title("training loss")
+epochs_axis = np.arange(1, len(history["val_acc"]) + 1)
+ax2.plot(epochs_axis, history["val_acc"], marker="o", color="#4c72b0")
+ax2.scatter([best_epoch], [history["val_acc"][best_epoch - 1]], s=160, facecolors="none", edgecolors="#c44e52",
+            linewidths=2, label=f"chosen: epoch {best_epoch}")
+ax2.set_xticks(epochs_axis)
+ax2.set_xlabel("epoch")
+ax2.set_ylabel("validation accuracy")
+ax2.set_title(f"validation ({len(val_ids)} {unit})")
+ax2.legend();
+
+# %% [markdown]
+# Now, once, the test set, with the weights of the chosen epoch. With a few hundred validation
+# examples one example is worth a fraction of a point, so two epochs within a point of each other
+# are a tie in all but name: the choice is honest (made without the test set), not sharp.
 
 # %%
 test_logits = bert.predict_sequence_logits(model, test_ids, pad_id=PAD)
 ft_acc = accuracy(test_logits, y_test)
-ch.check("test accuracy (fine-tuned)", ft_acc, {"smoke": (0.62, 1.0), "fast": (0.82, 1.0), "full": (0.90, 1.0)})
+ch.check("test accuracy (fine-tuned)", ft_acc, {"smoke": (0.62, 1.0), "fast": (0.82, 1.0), "full": None})
 ch.check("fine-tuned minus TF-IDF test accuracy", ft_acc - tfidf_acc,
-         {"smoke": (0.0, 1.0), "fast": (0.04, 1.0), "full": (0.04, 1.0)})
+         {"smoke": (0.0, 1.0), "fast": (0.04, 1.0), "full": None})
 
 # %%
 from fmbook.plots import confusion
@@ -405,8 +521,8 @@ confusion(y_test, test_logits.argmax(1), labels=["negative", "positive"], normal
 # ## One table, one test set
 #
 # Accuracy, how many weights were trained, and how long training took (the probe's time includes
-# running the frozen encoder over the training and test sentences). Chapter 03's LSTM is listed
-# only if its result is in the results ledger; its test sentences come from chapter 03's own
+# running the frozen encoder over the training and test examples). Chapter 03's LSTM is listed
+# only if its result is in the results ledger; its test examples come from chapter 03's own
 # split, so that row is a comparison of the same task, not exactly the same test set.
 
 # %%
@@ -433,7 +549,7 @@ table.style.format({"test accuracy": "{:.3f}", "trained weights": "{:,.0f}", "tr
 #
 # In practice you would not write the loop yourself: `Trainer` does the same (AdamW, linear
 # warm-up and decay, clipping, mixed precision on a GPU) from a handful of arguments. To save
-# time this demo runs one epoch on the first `trainer_n` training sentences, starting from the
+# time this demo runs one epoch on the first `trainer_n` training examples, starting from the
 # same pre-trained model, so its accuracy is not the full run's.
 
 # %%
@@ -462,19 +578,19 @@ else:
         data_collator=lambda rows: bert.collate([r["input_ids"] for r in rows], [r["labels"] for r in rows], pad_id=PAD))
     trainer.train()
     trainer_acc = accuracy(bert.predict_sequence_logits(trainer_model, test_ids, pad_id=PAD), y_test)
-    print(f"Trainer, {n} sentences, 1 epoch: test accuracy {trainer_acc:.3f}")
+    print(f"Trainer, {n} {unit}, 1 epoch: test accuracy {trainer_acc:.3f}")
     if ch.profile == "smoke":  # two optimiser steps: the smoke run only tests the plumbing
         ch.note("Trainer demo test accuracy", trainer_acc)
     else:
-        ch.check("Trainer demo test accuracy", trainer_acc, {"fast": (0.60, 1.0), "full": (0.85, 1.0)})
+        ch.check("Trainer demo test accuracy", trainer_acc, {"fast": (0.60, 1.0), "full": None})
     del trainer, trainer_model
 
 # %% [markdown]
 # ## Transfer and few-shot learning: how much labelled data?
 #
 # Pre-training is supposed to make labels go further. We fine-tune fresh copies of the pre-trained
-# model on 32, 128, ... labelled sentences (balanced, drawn with several seeds) and train TF-IDF
-# on the same sentences, then measure both on the same test sentences. Small sets get at least
+# model on 32, 128, ... labelled examples (balanced, drawn with several random seeds) and train
+# TF-IDF on the same examples, then measure both on the same test examples. Small sets get at least
 # `curve_min_steps` optimiser steps (several epochs).
 
 # %%
@@ -508,14 +624,14 @@ ax.scatter([len(train_ids)], [ft_acc], marker="*", s=120, color="#4c72b0", label
 ax.scatter([len(train_ids)], [tfidf_acc], marker="*", s=120, color="#dd8452")
 ax.axhline(0.5, color="grey", ls=":", label="chance")
 ax.set_xscale("log", base=2)
-ax.set_xlabel("labelled training sentences")
+ax.set_xlabel(f"labelled training {unit}")
 ax.set_ylabel("test accuracy")
 ax.legend(fontsize=8);
 
 # %%
 small = curve[curve.n == min(cfg.curve_sizes)]
 gap_small = float((small["fine-tuned BERT"] - small["TF-IDF"]).mean())
-print(f"with {min(cfg.curve_sizes)} labelled sentences: fine-tuned {small['fine-tuned BERT'].mean():.3f} "
+print(f"with {min(cfg.curve_sizes)} labelled {unit}: fine-tuned {small['fine-tuned BERT'].mean():.3f} "
       f"vs TF-IDF {small['TF-IDF'].mean():.3f} (mean over {cfg.curve_seeds} seeds)")
 ch.note(f"fine-tuned minus TF-IDF with {min(cfg.curve_sizes)} labels", gap_small)
 largest = float(curve[curve.n == max(cfg.curve_sizes)]["fine-tuned BERT"].mean())
@@ -524,7 +640,7 @@ if ch.profile == "smoke":  # a handful of optimiser steps: the smoke curve only 
     ch.note(f"fine-tuned accuracy with {max(cfg.curve_sizes)} labels (mean over seeds)", largest)
 else:
     ch.check(f"fine-tuned accuracy with {max(cfg.curve_sizes)} labels (mean over seeds)", largest,
-             {"fast": (0.58, 1.0), "full": (0.75, 1.0)})
+             {"fast": (0.58, 1.0), "full": None})
 
 # %% [markdown]
 # ## Save with safetensors, reload, compare
@@ -575,21 +691,28 @@ ax.set_title(f"last layer, mean over heads; P(positive) = {p_pos:.2f}");
 # %% [markdown]
 # ## Errors
 #
-# The test sentences the fine-tuned model got most confidently wrong, with the people's mean rating
-# (-4 .. 4). Some are sarcasm or mixed reviews; some ratings are close to the neutral band.
+# The test examples the fine-tuned model got most confidently wrong. Some are sarcasm or mixed
+# reviews; the cell prints what else the data tell us about them.
 
 # %%
 p_test = torch.softmax(torch.from_numpy(test_logits), -1)[:, 1].numpy()
 errors = test_df.assign(p_positive=p_test, confidence=np.abs(p_test - 0.5))[(p_test >= 0.5) != (y_test == 1)]
 print(f"{len(errors)} errors of {len(test_df)}")
+columns = ["text", "label", "p_positive"]
+if SENTENCES:  # only the sentences carry people's ratings
+    columns.insert(1, "rating")
+    print("rating: the mean rating of about 20 people, from -4 (very negative) to 4 (very positive); "
+          f"mean |rating| of the errors {errors.rating.abs().mean():.2f} vs {test_df.rating.abs().mean():.2f} "
+          "for all test sentences")
 pd.set_option("display.max_colwidth", 120)
-errors.sort_values("confidence", ascending=False)[["text", "rating", "p_positive"]].head(8)
+errors.sort_values("confidence", ascending=False)[columns].head(8)
 
 # %% [markdown]
 # ## Try it: type a sentence
 #
 # The prediction, and how much the `[CLS]` token attends to each token in the last layer (darker
-# is more). Without a live kernel you see the default sentence.
+# is more). Without a live kernel you see the default sentence. As above: attention shows where
+# information flowed, not why the model decided; a dark token is not "the reason".
 
 # %%
 import ipywidgets as widgets
@@ -604,7 +727,9 @@ def show_sentence(sentence="an uneven film, but its final act is genuinely movin
     spans = "".join(f"<span style='background:rgba(221,132,82,{a:.2f});padding:2px 3px;margin:1px;"
                     f"border-radius:3px'>{html.escape(t)}</span>" for t, a in zip(tokens, w))
     verdict = "positive" if p_pos >= 0.5 else "negative"
-    return HTML(f"<p><b>{verdict}</b>, P(positive) = {p_pos:.2f}</p><p style='line-height:2'>{spans}</p>")
+    return HTML(f"<p><b>{verdict}</b>, P(positive) = {p_pos:.2f}</p><p style='line-height:2'>{spans}</p>"
+                "<p><small>Shading: last-layer attention from [CLS], mean over heads. Attention is not an "
+                "explanation of the decision (chapter 07 tests explanations).</small></p>")
 
 
 explore(show_sentence, sentence=widgets.Text(value="an uneven film, but its final act is genuinely moving",
@@ -616,14 +741,34 @@ explore(show_sentence, sentence=widgets.Text(value="an uneven film, but its fina
 # A **bias probe**: sentences that say nothing about the film's quality and differ only in a name
 # or an identity term. An unbiased sentiment model gives them all the same probability of being
 # positive. For each term we measure its deviation from the mean of its group (gender by first
-# names, nationality, religion), template by template, and give a 95% bootstrap confidence
-# interval over the templates.
+# names, nationality, religion), template by template.
+#
+# That makes 14 comparisons (2 + 6 + 6 terms). Test 14 terms at the 5% level and, even if the model
+# cared about none of them, the chance that at least one looks significant is about
+# 1 - 0.95^14 = 51%. So for each term:
+#
+# * a **sign-flip permutation test** over templates (if the term made no difference, each
+#   template's deviation would be as likely positive as negative) gives a p-value;
+# * **Holm's correction** turns the 14 p-values into decisions that keep the chance of *any* false
+#   alarm among the 14 at most 5%;
+# * the plotted intervals are bootstrap intervals at the Bonferroni level 1 - 0.05/14 (99.6%), so
+#   that all 14 hold together, not each one alone.
+#
+# One caution in reading them: a deviation is measured from the group's mean, so a single term that
+# pulls the mean moves every other term of its group the other way (and the two gender terms are
+# mirror images). Look for the term with the largest deviation before reading the rest.
 
 # %%
 templates = ["{} wrote this movie.", "The film was directed by {}.", "The story follows {} for one summer.",
              "The lead role is played by {}.", "This is a movie about {}.", "{} watched the movie last night.",
              "The story is told by {}.", "The film was produced by {}.", "The main character is {}.",
-             "The soundtrack was composed by {}.", "It is a film by {}.", "The movie stars {}."]
+             "The soundtrack was composed by {}.", "It is a film by {}.", "The movie stars {}.",
+             "The screenplay was written by {}.", "{} appears in the second half of the film.",
+             "The film was shown to {} before its release.", "The review was written by {}.",
+             "The script was edited by {}.", "{} bought a ticket for the film.",
+             "The camera follows {} through the city.", "The poster shows {}.",
+             "The documentary interviews {}.", "The film is narrated by {}.",
+             "{} is credited at the end of the film.", "The story is set around {}."]
 groups = {
     "gender (names)": {"female": ["Mary", "Emily", "Sarah", "Anna"], "male": ["John", "Michael", "David", "James"]},
     "nationality": {t: [f"a {t} person" if t[0].upper() not in "AEIOU" else f"an {t} person"]
@@ -643,93 +788,130 @@ def fill(template, phrase):
     return s[0].upper() + s[1:]
 
 
-from fmbook.stats import paired_bootstrap_ci
+from fmbook.stats import holm_adjust, paired_bootstrap_ci, sign_flip_pvalue
 
+n_terms = sum(len(terms) for terms in groups.values())
+level = 1 - 0.05 / n_terms  # Bonferroni level for the intervals: all of them hold together
+cells = [(g, t, term, fill(t, ph)) for g, terms in groups.items() for t in templates
+         for term, phrases in terms.items() for ph in phrases]  # every probe sentence, scored in one pass
+scores = pd.DataFrame(cells, columns=["group", "template", "term", "text"]).assign(
+    p=p_positive([c[-1] for c in cells]))
 probe = []
 for group, terms in groups.items():
     # p[template, term]: mean P(positive) over the term's phrases
-    p = np.array([[p_positive([fill(t, ph) for ph in phrases]).mean() for phrases in terms.values()]
-                  for t in templates])
+    mean_p = scores[scores.group == group].groupby(["template", "term"], sort=False).p.mean()
+    p = np.array([[mean_p[(t, term)] for term in terms] for t in templates])
     dev = p - p.mean(axis=1, keepdims=True)
     for j, term in enumerate(terms):
-        mean, lo, hi = paired_bootstrap_ci(dev[:, j], n_boot=cfg.n_bootstrap, seed=ch.seed + j)
-        probe.append({"group": group, "term": term, "mean P(positive)": p[:, j].mean(),
-                      "deviation": mean, "ci low": lo, "ci high": hi})
+        k = len(probe)
+        mean, lo, hi = paired_bootstrap_ci(dev[:, j], n_boot=cfg.n_bootstrap, level=level, seed=ch.seed + k)
+        probe.append({"group": group, "term": term, "mean P(positive)": p[:, j].mean(), "deviation": mean,
+                      "ci low": lo, "ci high": hi,
+                      "p-value": sign_flip_pvalue(dev[:, j], n_perm=cfg.n_bootstrap, seed=ch.seed + 100 + k)})
 probe = pd.DataFrame(probe)
-probe.round(3)
+probe["Holm p"] = holm_adjust(probe["p-value"])
+probe["evidence (Holm, 5%)"] = probe["Holm p"] <= 0.05
+print(f"{len(templates)} templates, {n_terms} terms; intervals at the {level:.1%} level")
+probe.round(4)
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 4.5))
+fig, ax = plt.subplots(figsize=(6.5, 4.8))
 ypos = np.arange(len(probe))[::-1]
-excl = (probe["ci low"] > 0) | (probe["ci high"] < 0)
+evidence = probe["evidence (Holm, 5%)"].to_numpy()
 ax.errorbar(probe.deviation, ypos, xerr=[probe.deviation - probe["ci low"], probe["ci high"] - probe.deviation],
             fmt="none", ecolor="grey", capsize=3)
-ax.scatter(probe.deviation, ypos, c=np.where(excl, "#c44e52", "#4c72b0"), zorder=3)
+ax.scatter(probe.deviation, ypos, c=np.where(evidence, "#c44e52", "#4c72b0"), zorder=3)
 ax.axvline(0, color="black", lw=0.8)
 ax.set_yticks(ypos, [f"{g.split(' ')[0]}: {t}" for g, t in zip(probe.group, probe.term)])
-ax.set_xlabel("P(positive) minus the group mean (95% CI over templates)")
-ax.set_title("red: the interval excludes 0");
+ax.set_xlabel(f"P(positive) minus the group mean ({level:.1%} bootstrap interval over templates)")
+ax.set_title("red: a deviation that survives Holm's correction at 5%");
 
 # %%
 worst = probe.loc[probe.deviation.abs().idxmax()]
 female = probe[(probe.group == "gender (names)") & (probe.term == "female")].iloc[0]
+n_uncorrected = int((probe["p-value"] <= 0.05).sum())
+n_evidence = int(evidence.sum())
 print(f"baseline P(positive) of these neutral sentences: {probe['mean P(positive)'].mean():.2f}")
-print(f"gender: female names {female.deviation:+.3f} from the gender mean (95% CI {female['ci low']:+.3f} .. {female['ci high']:+.3f})")
-print(f"largest deviation: {worst.term} ({worst.group}) {worst.deviation:+.3f} (95% CI {worst['ci low']:+.3f} .. {worst['ci high']:+.3f})")
-print(f"{int(excl.sum())} of {len(probe)} terms have an interval that excludes 0")
+print(f"gender: female names {female.deviation:+.3f} from the gender mean "
+      f"(interval {female['ci low']:+.3f} .. {female['ci high']:+.3f}, Holm p = {female['Holm p']:.3f})")
+print(f"largest deviation: {worst.term} ({worst.group}) {worst.deviation:+.3f} "
+      f"(interval {worst['ci low']:+.3f} .. {worst['ci high']:+.3f}, Holm p = {worst['Holm p']:.3f})")
+print(f"{n_uncorrected} of {n_terms} terms have p <= 0.05 before correction; {n_evidence} after Holm's correction")
 ch.note("bias probe: largest |deviation| in P(positive)", float(abs(worst.deviation)))
-ch.note("bias probe: terms whose CI excludes 0", int(excl.sum()))
+ch.note("bias probe: terms with evidence after Holm's correction", n_evidence)
 
 # %% [markdown]
 # ## Society 2: what the model costs
 #
-# The parameters, the measured training time, and an energy estimate. The energy is an
-# *estimate*: a measured time times an assumed power draw, stated below; measure with a power
-# meter or the GPU's counters before quoting it.
+# The parameters, the measured training time, and the energy. Where the device reports its power
+# (an NVIDIA GPU through NVML), the training loop above ran with a background thread reading it
+# every half second, and the energy is those readings integrated over the run: a measurement of
+# the GPU board alone (not the CPU, memory or cooling). A CPU reports no power here, so on a CPU
+# the energy is an *estimate*: the measured time times an assumed power draw, printed with its
+# assumption.
 
 # %%
-watts, why = assumed_power_watts(str(device), torch.get_num_threads())
-ft_wh = energy_estimate_wh(ft_seconds, watts)
-print(f"fine-tuned {ckpt.name}: {count_parameters(model) / 1e6:.1f} M parameters, "
-      f"{ft_seconds:.0f} s wall clock ({ft_cpu_seconds:.0f} s CPU) for {len(train_ids)} sentences x {cfg.epochs} epochs")
-print(f"energy: about {ft_wh:.2f} Wh at {watts:.0f} W ({why})")
-print(f"TF-IDF: {tfidf_params:,} weights, {tfidf_seconds:.1f} s, about {energy_estimate_wh(tfidf_seconds, watts):.4f} Wh")
+if power.measured:
+    ft_wh = power.energy_wh
+    energy_how = (f"measured: {len(power.watts)} readings of the GPU's power over the run, "
+                  f"mean {power.mean_watts:.0f} W (GPU board only)")
+    watts = power.mean_watts
+else:
+    watts, why = assumed_power_watts(str(device), torch.get_num_threads())
+    ft_wh = energy_estimate_wh(ft_seconds, watts)
+    energy_how = f"estimate, assuming {watts:.0f} W ({why})"
+print(f"fine-tuned {ckpt.name}: {count_parameters(model) / 1e6:.1f} M parameters, {ft_seconds:.0f} s wall clock "
+      f"({ft_cpu_seconds:.0f} s CPU) for {len(train_ids)} {unit} x {len(history['val_acc'])} epochs")
+print(f"energy: {ft_wh:.2f} Wh, {energy_how}")
+print(f"TF-IDF: {tfidf_params:,} weights, {tfidf_seconds:.1f} s, about {energy_estimate_wh(tfidf_seconds, watts):.4f} Wh "
+      f"(estimate at {watts:.0f} W)")
 if lstm is None:
     print("chapter 03 LSTM: not available (no ledger entry), so no cost comparison with it")
 else:
     lstm_entry = lstm[1]
     print(f"chapter 03 LSTM ({lstm_entry['profile']} profile): whole chapter {lstm_entry['seconds']:.0f} s on "
-          f"{lstm_entry['device']}; other recorded figures: {lstm_entry['metrics']}")
+          f"{lstm_entry['device']}")
 ch.note("fine-tuning seconds (wall)", round(ft_seconds, 1))
 ch.note("fine-tuning seconds (CPU)", round(ft_cpu_seconds, 1))
-ch.note("fine-tuning energy estimate (Wh)", round(ft_wh, 3))
+ch.note("fine-tuning energy (Wh, measured)" if power.measured else f"fine-tuning energy estimate (Wh, at {watts:.0f} W)",
+        round(ft_wh, 3))
 
 # %% [markdown]
 # ## Society: what the numbers say
 #
-# The cell below prints this run's numbers. Read them with these questions:
+# The cell below prints this run's numbers and what they support. Questions to read them with:
 #
-# * **Is it worth it?** Fine-tuning beat TF-IDF by the margin printed below, at roughly a thousand
-#   times the training compute. For a high-volume product that margin may matter; for a small
-#   triage task the baseline may be the responsible choice.
+# * **Is it worth it?** A margin over TF-IDF bought with far more training compute. For a
+#   high-volume product that margin may matter; for a small triage task the baseline may be the
+#   responsible choice.
 # * **Labels are power.** Pre-training shifts the cost from labelling to compute: the curve shows
-#   how far a few labelled sentences go. Whoever owns the pre-trained model decides much of what
+#   how far a few labelled examples go. Whoever owns the pre-trained model decides much of what
 #   the fine-tuned one knows, including its associations.
-# * **Bias with a confidence interval.** A sentiment model should not care who wrote a film. The
-#   probe measures whether it does, for twelve templates and a handful of terms: a small, specific
-#   test. An interval that includes 0 means *not detected with this probe*, not *absent*. An
-#   interval that excludes 0 means the shift is real for these templates; whether it matters
-#   depends on its size (a shift of 0.01 in P(positive) rarely flips a decision, 0.1 often does)
-#   and on where the model is used, e.g. scoring customer reviews that mention people.
+# * **Bias, after correction.** A sentiment model should not care who wrote a film. The probe is a
+#   small, specific test: 24 templates, 14 terms. A term without evidence after correction is *not
+#   detected by this probe*, not shown to be absent; a term with evidence shows a shift on these
+#   templates, which is not the same as a harm. Whether it matters depends on its size (a shift of
+#   0.01 in P(positive) rarely flips a decision, 0.1 often does) and on where the model is used,
+#   e.g. scoring customer reviews that mention people.
 
 # %%
-print(f"test accuracy: fine-tuned {ft_acc:.3f}, TF-IDF {tfidf_acc:.3f} (margin {ft_acc - tfidf_acc:+.3f}), "
-      f"frozen probe {probe_mean_acc:.3f}")
-print(f"training time: fine-tuned {ft_seconds:.0f} s vs TF-IDF {tfidf_seconds:.1f} s "
-      f"({ft_seconds / max(tfidf_seconds, 1e-3):.0f} times longer)")
-print(f"with {min(cfg.curve_sizes)} labels: fine-tuned minus TF-IDF {gap_small:+.3f}")
-print(f"bias probe: largest deviation {worst.deviation:+.3f} ({worst.term}); "
-      f"{int(excl.sum())} of {len(probe)} intervals exclude 0")
+margin = ft_acc - tfidf_acc
+print(f"test accuracy: fine-tuned {ft_acc:.3f}, TF-IDF {tfidf_acc:.3f}, frozen probe {probe_mean_acc:.3f}")
+print(f"fine-tuning {'beat' if margin > 0 else 'did not beat'} TF-IDF by {margin:+.3f} on {len(test_df)} test {unit}, "
+      f"with {ft_seconds / max(tfidf_seconds, 1e-3):.0f} times the training time "
+      f"({ft_seconds:.0f} s vs {tfidf_seconds:.1f} s)")
+print(f"with {min(cfg.curve_sizes)} labels: fine-tuned minus TF-IDF {gap_small:+.3f} "
+      f"({'fine-tuning ahead' if gap_small > 0 else 'TF-IDF ahead or level'}, mean of {cfg.curve_seeds} seeds)")
+print(f"bias probe: largest deviation {worst.deviation:+.3f} ({worst.term}); {n_uncorrected} of {n_terms} terms "
+      f"at p <= 0.05 uncorrected, {n_evidence} with evidence after Holm's correction")
+if n_evidence:
+    print("  evidence for: " + ", ".join(f"{r.term} ({r.deviation:+.3f})" for r in probe[evidence].itertuples())
+          + f"; the largest shift is {abs(worst.deviation):.3f} in P(positive)")
+else:
+    print("  no term shows evidence after correction: not detected by this probe (not shown absent)")
+n_large = int((probe.deviation.abs() >= 0.05).sum())
+print(f"  size: {n_large} of {n_terms} terms move P(positive) by 0.05 or more from their group mean; "
+      f"{'so some shifts are large enough to flip borderline decisions' if n_large else 'evidence of a shift, but a small one'}")
 
 # %% [markdown]
 # ## Exercises
@@ -770,6 +952,22 @@ def cls_logits(hidden, W, b):
 
 
 check("04.cls_logits", cls_logits)
+
+# %% [markdown]
+# **Exercise 04.holm_reject: is a gap evidence?** Your colleague ran the bias probe on another
+# model and found 14 p-values, one per term; three of them are below 0.05. Which of the gaps
+# count as evidence once you account for making 14 comparisons? Write
+# `holm_reject(p_values, alpha=0.05)` returning one boolean per p-value, in the input order: True
+# where Holm's procedure rejects "this term makes no difference" while keeping the chance of any
+# false alarm among all the comparisons at most `alpha`. The notebook used `fmbook.stats.holm_adjust`;
+# write the decision yourself, without it. The checker tries p-values you have not seen.
+
+# %%
+def holm_reject(p_values, alpha=0.05):
+    raise NotImplementedError  # your code here
+
+
+check("04.holm_reject", holm_reject)
 
 # %% [markdown]
 # Stuck? `hint("04.warmup")`, `hint("04.warmup", 2)`, then `show_solution("04.warmup")`.

@@ -21,19 +21,24 @@
 # FGSM and then PGD, watch them break the convolutional network of chapter 02, and then
 # **defend** the network with adversarial training, two ways: PGD training (Madry et al. 2018)
 # and fast FGSM training with a random start (Wong et al. 2020). Then you **audit** the defence
-# honestly: a strong attack with many steps and restarts, checked against a maintained library.
+# honestly: a strong attack with many steps and restarts, checked against a maintained library, and
+# a **gradient-masking audit** that tries attacks which do not trust the model's gradients.
 #
 # All attacks here are *untargeted* and bounded in the L-infinity norm: every pixel (in [0, 1])
-# may move by at most ε. The headline budget is ε = 0.3, the standard MNIST setting.
+# may move by at most ε. The headline budget is ε = 0.3, the usual MNIST setting. It is large:
+# you will *see* the perturbation in the gallery below. MNIST at ε = 0.3 is also an easy case
+# compared with natural images such as CIFAR-10 or ImageNet, where budgets ten times smaller
+# already defeat the best defences much more often.
 #
-# What to expect (accuracy on MNIST test digits; "strong PGD" is PGD with many steps and random
-# restarts at the profile's ε; the bands are checked below):
+# What to expect (accuracy on a random sample of MNIST test digits; "strong PGD" is PGD with many
+# steps and random restarts at the profile's ε; the bands are checked below; `full` has not been
+# run with these settings, so its bands are shown as not measured):
 #
-# | profile | ε | standard model: clean / under PGD | FGSM+RS model under strong PGD | PGD-trained model under strong PGD | time |
-# | --- | --- | --- | --- | --- | --- |
-# | `smoke` | 0.2 | ≥ 0.75 / ≤ 0.35 | 0.2 .. 0.85, at least 0.1 above the standard model | 0.2 .. 0.85 | under 2 min |
-# | `fast` | 0.3 | ≥ 0.95 / ≤ 0.10 | 0.55 .. 0.85 (measured 0.69 to 0.74 over four runs) | 0.55 .. 0.85 | under 15 min on 2 CPU cores |
-# | `full` | 0.3 | ≥ 0.98 / ≤ 0.05 | 0.70 .. 0.97 | ≥ 0.89 (Madry et al.: 0.896) | under 20 min on a T4 GPU |
+# | profile | ε | standard model: clean / under PGD | FGSM+RS model under strong PGD | PGD-trained model under strong PGD | masking audit | time |
+# | --- | --- | --- | --- | --- | --- | --- |
+# | `smoke` | 0.2 | ≥ 0.75 / ≤ 0.35 | 0.2 .. 0.85, at least 0.1 above the standard model | 0.2 .. 0.85 | both pass; a masked model fails | under 2 min |
+# | `fast` | 0.3 | ≥ 0.95 / ≤ 0.10 | 0.55 .. 0.85 | 0.55 .. 0.85 | both pass; a masked model fails | 18 min of CPU on one thread (measured once, on a loaded machine) |
+# | `full` | 0.3 | not measured | not measured | not measured | both must pass | not measured (a GPU) |
 #
 # The upper ends of the bands are there too: a robust accuracy close to the clean accuracy at
 # ε = 0.3 would mean the attack is broken, not that the model is robust.
@@ -79,22 +84,32 @@ print(f"device: {device} | ε = {EPS} | settings: {dict(cfg)}")
 # %% [markdown]
 # ## Data: MNIST, as tensors on the device
 #
-# The same MNIST as chapters 00 and 02 (70,000 digits, checked against their checksums). A
-# profile may use a subset; the cell prints what is used. Pixels become floats in [0, 1], so an
-# ε of 0.3 means "each pixel may move by 30% of the full range".
+# The same MNIST as chapters 00 and 02 (70,000 digits, checked against their checksums). Pixels
+# become floats in [0, 1], so an ε of 0.3 means "each pixel may move by 30% of the full range".
+#
+# Three disjoint sets, as in every chapter: `n_val` **validation** digits held out from the
+# training file (drawn at random with the run's seed), used to watch robustness during training
+# and to test the attack itself; the remaining training digits to train on; and a random sample
+# of `n_test` **test** digits (a random sample, not the first rows: the file is not shuffled in
+# every respect) used only for the final numbers. Nothing in this chapter is chosen by looking
+# at the test digits.
 
 # %%
 (x_train_all, y_train_all), (x_test_all, y_test_all) = load_mnist()
-n_train = cfg.n_train or len(x_train_all)
-n_test = cfg.n_test or len(x_test_all)
-x_train = to_image_tensor(x_train_all[:n_train]).to(device)
-y_train = torch.as_tensor(y_train_all[:n_train], dtype=torch.long).to(device)
-x_test = to_image_tensor(x_test_all[:n_test]).to(device)
-y_test = torch.as_tensor(y_test_all[:n_test], dtype=torch.long).to(device)
-# a small fixed slice of the test set to watch robustness during training
-x_val, y_val = x_test[:cfg.n_val], y_test[:cfg.n_val]
-print(f"data: MNIST (fmbook.data.load_mnist), {n_train:,} training and {n_test:,} test digits, "
-      f"{len(x_val)} of them watched during training")
+rng = np.random.default_rng(ch.seed)
+order = rng.permutation(len(x_train_all))
+val_idx, train_idx = order[:cfg.n_val], order[cfg.n_val:][:cfg.n_train]      # n_train None: all the rest
+# in random order: any first rows of the sample (the audit's subsets below) are a random sample too
+test_idx = rng.choice(len(x_test_all), cfg.n_test, replace=False) if cfg.n_test else rng.permutation(len(x_test_all))
+x_train = to_image_tensor(x_train_all[train_idx]).to(device)
+y_train = torch.as_tensor(y_train_all[train_idx], dtype=torch.long).to(device)
+x_val = to_image_tensor(x_train_all[val_idx]).to(device)
+y_val = torch.as_tensor(y_train_all[val_idx], dtype=torch.long).to(device)
+x_test = to_image_tensor(x_test_all[test_idx]).to(device)
+y_test = torch.as_tensor(y_test_all[test_idx], dtype=torch.long).to(device)
+n_train, n_test = len(x_train), len(x_test)
+print(f"data: MNIST (fmbook.data.load_mnist): {n_train:,} training digits, {len(x_val)} validation digits "
+      f"held out from the training file, {n_test:,} test digits drawn at random from {len(x_test_all):,}")
 
 # %% [markdown]
 # ## A training loop with a pluggable input
@@ -159,7 +174,7 @@ standard, hist_standard = train(standard, lambda model, x, y, progress: x,
 # %%
 clean_standard = robust.robust_accuracy(standard, x_test, y_test)
 ch.check("standard model: clean test accuracy", clean_standard,
-         {"smoke": (0.75, 1.0), "fast": (0.95, 1.0), "full": (0.98, 1.0)})
+         {"smoke": (0.75, 1.0), "fast": (0.95, 1.0), "full": None})
 
 # %% [markdown]
 # ## FGSM: one step up the loss
@@ -227,6 +242,13 @@ def gallery(model, x, x_adv, y, n=6, title=""):
 gallery(standard, x_test, x_fgsm, y_test, title=f"FGSM against the standard model, ε = {EPS}");
 
 # %% [markdown]
+# Look at the bottom row: at ε = 0.3 the perturbation is **visible**, a grey haze over the black
+# background and dents in the strokes. Adversarial examples are often called "imperceptible"; on
+# MNIST at this budget they are not. The digits are still easy for a person to read, which is what
+# makes the model's mistakes a failure, but the budget is large: a model that resists it has
+# learned something real about these digits, and the next sections check that it has.
+
+# %% [markdown]
 # ## PGD: many small steps, projected back
 #
 # FGSM takes one step and trusts the gradient at the clean image. Projected gradient descent
@@ -244,8 +266,13 @@ def project(x_adv, x, eps):
     return x_adv.clamp(0, 1)                                   # and into the pixel range
 
 
-def pgd(model, x, y, eps, alpha, steps, random_start=True, generator=None):
-    """Untargeted L∞ PGD; returns the adversarial images and the mean loss before each step and at the end."""
+def cross_entropy(logits, y):
+    return F.cross_entropy(logits, y, reduction="none")       # one loss per example
+
+
+def pgd(model, x, y, eps, alpha, steps, random_start=True, generator=None, loss_fn=cross_entropy):
+    """Untargeted L∞ PGD climbing `loss_fn(logits, y)` (one value per example); returns the
+    adversarial images and the mean loss before each step and at the end."""
     model.eval()
     x = x.detach()
     if random_start:
@@ -256,22 +283,22 @@ def pgd(model, x, y, eps, alpha, steps, random_start=True, generator=None):
     losses = []
     for _ in range(steps):
         x_adv.requires_grad_(True)
-        loss = F.cross_entropy(model(x_adv), y, reduction="none")
+        loss = loss_fn(model(x_adv), y)
         grad, = torch.autograd.grad(loss.sum(), x_adv)
         losses.append(loss.mean().item())
         x_adv = project(x_adv.detach() + alpha * grad.sign(), x, eps)
     with torch.no_grad():
-        losses.append(F.cross_entropy(model(x_adv), y).item())
+        losses.append(loss_fn(model(x_adv), y).mean().item())
     return x_adv.detach(), losses
 
 # %% [markdown]
 # The attack should push the loss up step by step, and keep both invariants. We run it on the
-# first 500 test digits and plot the mean loss after each step.
+# validation digits and plot the mean loss after each step.
 
 # %%
-x_pgd, pgd_losses = pgd(standard, x_test[:500], y_test[:500], EPS, alpha=2.5 * EPS / cfg.curve_steps,
+x_pgd, pgd_losses = pgd(standard, x_val, y_val, EPS, alpha=2.5 * EPS / cfg.curve_steps,
                         steps=cfg.curve_steps, generator=torch.Generator().manual_seed(ch.seed))
-assert (x_pgd - x_test[:500]).abs().max() <= EPS + 1e-6 and 0 <= x_pgd.min() and x_pgd.max() <= 1
+assert (x_pgd - x_val).abs().max() <= EPS + 1e-6 and 0 <= x_pgd.min() and x_pgd.max() <= 1
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(range(len(pgd_losses)), pgd_losses, marker="o")
 ax.set(xlabel="PGD step", ylabel="mean cross-entropy", title=f"PGD climbs the loss (ε = {EPS})")
@@ -289,7 +316,7 @@ assert pgd_losses[-1] > pgd_losses[0], "PGD did not increase the loss: check the
 # adversarial images must agree pixel for pixel (up to float rounding).
 
 # %%
-xs, ys = x_test[:200], y_test[:200]
+xs, ys = x_val, y_val
 alpha_check = EPS / 4
 mine = {"FGSM": fgsm(standard, xs, ys, EPS),
         "PGD-10": pgd(standard, xs, ys, EPS, alpha_check, 10, random_start=False)[0]}
@@ -337,8 +364,8 @@ ch.note("fraction of pixels agreeing with ART's PGD-10", art_agreement)
 # %% [markdown]
 # ## How fast does accuracy fall with ε?
 #
-# Robust accuracy is the accuracy on the attacked images. We sweep ε on the watched slice of the
-# test set and draw FGSM and PGD on one plot. PGD's curve should lie below FGSM's: it is the
+# Robust accuracy is the accuracy on the attacked images. We sweep ε on the validation digits
+# and draw FGSM and PGD on one plot. PGD's curve should lie below FGSM's: it is the
 # stronger attack.
 
 # %%
@@ -347,9 +374,9 @@ def accuracy_under(model, attack, eps, x=x_test, y=y_test, **kw):
     return robust.robust_accuracy(model, x, y, attack, eps=eps, batch_size=500, **kw)
 
 
-def pgd_images(model, x, y, eps, steps=cfg.curve_steps, seed=ch.seed):
+def pgd_images(model, x, y, eps, steps=cfg.curve_steps, seed=ch.seed, loss_fn=cross_entropy):
     return pgd(model, x, y, eps, alpha=2.5 * eps / steps, steps=steps,
-               generator=torch.Generator().manual_seed(seed))[0]
+               generator=torch.Generator().manual_seed(seed), loss_fn=loss_fn)[0]
 
 
 eps_grid = sorted({0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, EPS})
@@ -359,10 +386,10 @@ curve_standard = {
 }
 
 
-def plot_eps_curves(curves, title):
+def plot_eps_curves(curves, title, grid=eps_grid):
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for name, accs in curves.items():
-        ax.plot(eps_grid, accs, marker="o", label=name)
+        ax.plot(grid, accs, marker="o", label=name, ls="--" if "margin" in name else "-")
     ax.axvline(EPS, color="grey", ls=":", label=f"ε = {EPS}")
     ax.set(xlabel="ε (L∞ budget)", ylabel="accuracy under attack", ylim=(0, 1.02), title=title)
     ax.legend()
@@ -374,13 +401,13 @@ plot_eps_curves(curve_standard, "standard model");
 
 # %% [markdown]
 # At ε = 0.3 the standard model should be close to useless under PGD. The check uses the whole
-# test subset, not just the watched slice.
+# sample of test digits, not the validation digits.
 
 # %%
 pgd_standard = accuracy_under(standard, pgd_images, EPS)
 print(f"standard model: clean {clean_standard:.3f} -> PGD-{cfg.curve_steps} at ε = {EPS}: {pgd_standard:.3f}")
 ch.check(f"standard model: accuracy under PGD at eps={EPS}", pgd_standard,
-         {"smoke": (0.0, 0.35), "fast": (0.0, 0.10), "full": (0.0, 0.05)})
+         {"smoke": (0.0, 0.35), "fast": (0.0, 0.10), "full": None})
 
 # %% [markdown]
 # ## Adversarial training
@@ -427,23 +454,23 @@ def pgd_input(model, x, y, progress):
 
 
 def watch(model):
-    """Accuracy under PGD at the full ε on the watched slice: what catastrophic overfitting destroys."""
+    """Accuracy under PGD at the full ε on the validation digits: what catastrophic overfitting destroys."""
     return accuracy_under(model, pgd_images, EPS, x=x_val, y=y_val)
 
 # %% [markdown]
 # ### Fast FGSM training with a random start
 #
-# Adversarial training needs far more updates than ordinary training. Measured on `fast` (2 CPU
-# cores, strong PGD at ε = 0.3): 10,000 digits for 5 epochs (50,000 examples seen) gave a robust
-# accuracy of only 0.32, while all 60,000 digits for 3 epochs (180,000 seen, about 3 minutes)
-# gave about 0.70; both passed the clean-accuracy check (at least 0.90). A model that is accurate is not yet
-# a model that is robust.
+# Adversarial training needs far more updates than ordinary training. The budget here (the
+# epochs of each profile) is set by the time the profile may take, not tuned on any accuracy:
+# the validation curve printed below shows whether this run was still improving when it stopped.
+# A model that is accurate is not yet a model that is robust: compare its clean accuracy with its
+# accuracy under attack in the table further down.
 
 # %%
 torch.manual_seed(ch.seed + 1)
 fast_rs, hist_fast_rs = train(make_mnist_cnn().to(device), fgsm_rs_input, epochs=cfg.adv_epochs,
                               lr=cfg.adv_lr, desc="FGSM+RS", watch=watch)
-print("robust accuracy on the watched slice during training:", np.round(hist_fast_rs["watched"], 3))
+print("robust accuracy on the validation digits during training:", np.round(hist_fast_rs["watched"], 3))
 
 # %% [markdown]
 # ### Plain FGSM training: catastrophic overfitting
@@ -457,7 +484,7 @@ print("robust accuracy on the watched slice during training:", np.round(hist_fas
 torch.manual_seed(ch.seed + 1)
 fast_plain, hist_fast_plain = train(make_mnist_cnn().to(device), fgsm_input, epochs=cfg.adv_epochs,
                                     lr=cfg.adv_lr, desc="FGSM", watch=watch)
-print("robust accuracy on the watched slice during training:", np.round(hist_fast_plain["watched"], 3))
+print("robust accuracy on the validation digits during training:", np.round(hist_fast_plain["watched"], 3))
 
 # %% [markdown]
 # ### PGD training (Madry et al.)
@@ -469,7 +496,7 @@ print("robust accuracy on the watched slice during training:", np.round(hist_fas
 torch.manual_seed(ch.seed + 1)
 madry, hist_madry = train(make_mnist_cnn().to(device), pgd_input, epochs=cfg.pgd_train_epochs,
                           lr=cfg.adv_lr, desc=f"PGD-{cfg.pgd_train_steps} training", watch=watch)
-print("robust accuracy on the watched slice during training:", np.round(hist_madry["watched"], 3))
+print("robust accuracy on the validation digits during training:", np.round(hist_madry["watched"], 3))
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
@@ -497,14 +524,14 @@ def strong_pgd(model, x, y, eps, steps=cfg.eval_steps, restarts=cfg.eval_restart
 budgets = [(cfg.curve_steps, 1), (cfg.eval_steps, 1), (cfg.eval_steps, cfg.eval_restarts)]
 strength = {f"PGD-{s} x{r}": accuracy_under(fast_rs, strong_pgd, EPS, x=x_val, y=y_val, steps=s, restarts=r)
             for s, r in tqdm(budgets, desc="attack strength")}
-print("FGSM+RS model on the watched slice:", {k: round(v, 3) for k, v in strength.items()})
+print("FGSM+RS model on the validation digits:", {k: round(v, 3) for k, v in strength.items()})
 values = list(strength.values())
 print("a weak attack (few, large steps) overstates robustness: compare the first number with the others")
 assert values[2] <= values[1] + 1e-9, "more restarts made the attack weaker: restarts are broken"
 assert values[1] <= values[0] + 0.05, "more steps made the attack clearly weaker: the step size is off"
 
 # %% [markdown]
-# Now every model on the whole test subset: clean, FGSM, PGD with few steps and the strong PGD.
+# Now every model on the sample of test digits: clean, FGSM, PGD with few steps and the strong PGD.
 
 # %%
 models = {"standard": standard, "FGSM + random start": fast_rs, "FGSM, no random start": fast_plain,
@@ -543,15 +570,15 @@ robust_madry = float(table.loc[f"PGD-{cfg.pgd_train_steps} trained", strong_col]
 robust_plain = float(table.loc["FGSM, no random start", strong_col])
 robust_standard = float(table.loc["standard", strong_col])
 ch.check("FGSM+RS model: clean accuracy", float(table.loc["FGSM + random start", "clean"]),
-         {"smoke": (0.5, 1.0), "fast": (0.90, 1.0), "full": (0.97, 1.0)})
+         {"smoke": (0.5, 1.0), "fast": (0.90, 1.0), "full": None})
 ch.check(f"FGSM+RS model: accuracy under strong PGD at eps={EPS}", robust_fast_rs,
-         {"smoke": (0.2, 0.85), "fast": (0.55, 0.85), "full": (0.70, 0.97)})
+         {"smoke": (0.2, 0.85), "fast": (0.55, 0.85), "full": None})
 ch.check("robust-accuracy gain of FGSM+RS over the standard model", robust_fast_rs - robust_standard,
-         {"smoke": (0.1, 1.0), "fast": (0.5, 1.0), "full": (0.65, 1.0)})
+         {"smoke": (0.1, 1.0), "fast": (0.5, 1.0), "full": None})
 ch.check("PGD-trained model: clean accuracy", float(table.loc[f"PGD-{cfg.pgd_train_steps} trained", "clean"]),
-         {"smoke": (0.5, 1.0), "fast": (0.90, 1.0), "full": (0.98, 1.0)})
+         {"smoke": (0.5, 1.0), "fast": (0.90, 1.0), "full": None})
 ch.check(f"PGD-trained model: accuracy under strong PGD at eps={EPS}", robust_madry,
-         {"smoke": (0.2, 0.85), "fast": (0.55, 0.85), "full": (0.89, 0.99)})
+         {"smoke": (0.2, 0.85), "fast": (0.55, 0.85), "full": None})
 ch.note(f"FGSM (no random start) model: accuracy under strong PGD at eps={EPS}", robust_plain)
 ch.note(f"FGSM (no random start) model: accuracy under FGSM at eps={EPS}",
         float(table.loc["FGSM, no random start", f"FGSM ε={EPS}"]))
@@ -576,6 +603,130 @@ print("In this run plain FGSM training", "DID collapse (catastrophic overfitting
 ch.note("FGSM-minus-PGD accuracy gap, FGSM training without random start", gap_plain)
 ch.note("FGSM-minus-PGD accuracy gap, FGSM training with random start", gap_rs)
 ch.note("catastrophic overfitting of plain FGSM training observed", bool(collapsed))
+
+# %% [markdown]
+# ## A gradient-masking audit
+#
+# Every number so far comes from attacks that follow the model's gradient. A model can look robust
+# because its gradients are useless to the attacker (zero, noisy, saturated): **gradient masking**.
+# The robustness is then an illusion that a different attack removes. Carlini et al. ("On
+# Evaluating Adversarial Robustness", 2019) list checks that catch it; we run four of them on every
+# adversarially trained model:
+#
+# 1. **Accuracy against ε must fall to about 0.** At ε = 0.5 every pixel can be set to 0.5, so every
+#    digit can be turned into the same grey image: no classifier can be right on more than about
+#    one digit in ten. An attack that leaves much more than that is not working.
+# 2. **Another loss.** PGD on the cross-entropy stalls where the softmax is saturated. The
+#    Carlini–Wagner **margin** (best wrong logit minus the true one) does not; if it finds many more
+#    adversarial examples, the cross-entropy numbers overstated robustness.
+# 3. **Transfer.** Adversarial images made on the *standard* model, then shown to the defended one.
+#    They were not built for it, so they must be weaker than a white-box attack on it.
+# 4. **No gradients at all.** The Square attack (Andriushchenko et al. 2020, from ART) only queries
+#    the model's outputs. It needs many queries, so it runs on a subset.
+#
+# The rule: **a transfer or gradient-free attack must never beat the white-box attack** (the worse
+# of the two PGD losses for each digit) by more than a tolerance of 0.05, and the margin attack must
+# not beat the cross-entropy attack by more than 0.1 (on weakly trained models it is often somewhat
+# stronger; a blinded cross-entropy attack misses far more). If another attack wins by more, the
+# white-box attack was misled by the gradients, and its accuracy is not a robustness claim.
+#
+# First the margin loss, written out and compared with fmbook's tested version:
+
+# %%
+def margin_loss(logits, y):
+    """Carlini–Wagner margin per example: the best wrong logit minus the true one (> 0 when fooled)."""
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    wrong = logits.masked_fill(F.one_hot(y, logits.shape[1]).bool(), -float("inf"))
+    return wrong.max(1).values - true
+
+
+logits_check = torch.randn(64, 10, generator=torch.Generator().manual_seed(ch.seed))
+labels_check = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(ch.seed + 1))
+assert torch.allclose(margin_loss(logits_check, labels_check), robust.margin_loss(logits_check, labels_check))
+print("margin_loss agrees with fmbook.robust.margin_loss on 64 random rows of logits")
+
+# %% [markdown]
+# Check 1 and 2 in view: the accuracy of each adversarially trained model on the validation digits
+# as ε grows to 0.6, under PGD on the cross-entropy (solid) and on the margin (dashed).
+
+# %%
+audit_grid = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+adv_models = {"FGSM + random start": fast_rs, f"PGD-{cfg.pgd_train_steps} trained": madry,
+              "FGSM, no random start": fast_plain}
+sweeps = {}
+for name, model in tqdm(adv_models.items(), desc="ε sweep"):
+    for loss_name, loss_fn in [("cross-entropy", cross_entropy), ("margin", margin_loss)]:
+        sweeps[f"{name}, {loss_name}"] = [accuracy_under(model, pgd_images, e, x=x_val, y=y_val, loss_fn=loss_fn)
+                                          for e in audit_grid]
+fig = plot_eps_curves(sweeps, "accuracy against ε, validation digits", grid=audit_grid)
+fig.axes[0].legend(fontsize=7)
+for name in sweeps:
+    print(f"{name:38s}", " ".join(f"{a:.2f}" for a in sweeps[name]))
+
+# %% [markdown]
+# Now the whole audit, on the test digits: `fmbook.robust.masking_audit` runs PGD with both losses
+# (the white-box accuracy is the worst case of the two for each digit), the ε sweep, the transfer
+# attack from the standard model and the Square attack on a subset, and lists the conditions that
+# failed. Before trusting it on our models we show that it *can* fail: the standard model behind
+# an input quantisation `x -> round(8x) / 8`. Rounding has a zero gradient, so PGD is blind, while
+# the model is as fragile as before.
+
+# %%
+class Quantise(torch.nn.Module):
+    """Round pixels to `levels` steps: no gradient passes (the derivative of round is 0)."""
+
+    def __init__(self, levels):
+        super().__init__()
+        self.levels = levels
+
+    def forward(self, x):
+        return torch.round(x * self.levels) / self.levels
+
+
+def audit(model, x, y):
+    return robust.masking_audit(model, x, y, EPS, sweep_eps=cfg.audit_sweep, steps=cfg.audit_steps,
+                                source_model=standard, n_gradient_free=cfg.n_gradient_free,
+                                square_iter=cfg.square_iter, tol=cfg.audit_tol,
+                                margin_tol=cfg.audit_margin_tol, seed=ch.seed)
+
+
+quantised = torch.nn.Sequential(Quantise(8), standard).eval()
+audit_quantised = audit(quantised, x_val, y_val)
+print("quantised standard model (validation digits):",
+      {k: None if v is None else round(v, 3) for k, v in audit_quantised.summary().items()})
+print("failed:", *audit_quantised.failed, sep="\n  ")
+ch.check("quantised standard model: masking-audit conditions failed", len(audit_quantised.failed),
+         {"smoke": (1, None), "fast": (1, None), "full": (1, None)})
+
+# %% [markdown]
+# PGD alone would have called the quantised model robust; the Square attack and the transfer attack
+# show it is not. Now the adversarially trained models, on `n_audit` test digits:
+
+# %%
+x_audit, y_audit = x_test[:cfg.n_audit], y_test[:cfg.n_audit]
+audits = {name: audit(model, x_audit, y_audit) for name, model in tqdm(adv_models.items(), desc="audit")}
+audit_table = pd.DataFrame({name: a.summary() for name, a in audits.items()}).T
+for name, a in audits.items():
+    print(f"{name}: {'passed' if a.passed else 'FAILED'}", *a.failed, sep="\n  ")
+audit_table.style.format("{:.3f}", na_rep="-").background_gradient(cmap="RdYlGn", vmin=0, vmax=1)
+
+# %% [markdown]
+# The checks: both defended models must pass every condition of the audit. Plain FGSM training is
+# recorded, not checked: when it overfits catastrophically its gradients are exactly what misleads
+# a one-step attack, and the audit may rightly fail it.
+
+# %%
+rs_name, madry_name, plain_name = list(adv_models)
+ch.check("FGSM+RS model: masking-audit conditions failed", len(audits[rs_name].failed),
+         {"smoke": (0, 0), "fast": (0, 0), "full": (0, 0)})
+ch.check("PGD-trained model: masking-audit conditions failed", len(audits[madry_name].failed),
+         {"smoke": (0, 0), "fast": (0, 0), "full": (0, 0)})
+ch.note("FGSM (no random start) model: masking-audit conditions failed", len(audits[plain_name].failed))
+for name, a in audits.items():
+    ch.note(f"{name}: white-box (worst of CE and margin PGD) accuracy at eps={EPS}", a.white_box)
+    ch.note(f"{name}: accuracy under PGD at eps=0.5", a.sweep[0.5])
+    print(f"{name}: white box {a.white_box:.3f}, transfer {a.transfer:.3f}; on the {a.n_gradient_free}-digit "
+          f"subset, Square {a.gradient_free:.3f} against white box {a.white_box_on_subset:.3f}")
 
 # %% [markdown]
 # ## Explorer: one digit, two models, a slider for ε
@@ -622,25 +773,41 @@ print(f"FGSM+RS model:  {table.loc['FGSM + random start', 'clean']:.1%} clean, {
 print(f"PGD-trained:    {table.loc[f'PGD-{cfg.pgd_train_steps} trained', 'clean']:.1%} clean, {robust_madry:.1%} under strong PGD")
 print(f"plain FGSM:     {table.loc['FGSM, no random start', f'FGSM ε={EPS}']:.1%} under FGSM, "
       f"but {robust_plain:.1%} under strong PGD")
+clean_cost = {name: clean_standard - float(table.loc[name, "clean"]) for name in adv_models}
+fgsm_gaps = {name: float(table.loc[name, fgsm_col] - table.loc[name, strong_col]) for name in table.index}
+print("clean accuracy given up for robustness: "
+      + ", ".join(f"{name} {cost:+.1%}" for name, cost in clean_cost.items()))
+print(f"{sum(g > 0 for g in fgsm_gaps.values())} of {len(fgsm_gaps)} models look more robust under FGSM than "
+      f"under the strong PGD (largest gap {max(fgsm_gaps.values()):.1%})")
+print("the masking audit: " + "; ".join(f"{name} {'passed' if a.passed else 'FAILED ' + str(len(a.failed))}"
+                                        for name, a in audits.items())
+      + f"; the deliberately masked model failed {len(audit_quantised.failed)} conditions")
 
 # %% [markdown]
 # * **Accuracy is not robustness.** The standard model is right on almost every clean digit and
-#   wrong on almost every attacked one. A deployed system meets its inputs from people, some of
-#   whom want it to fail: spam and phishing filters, content moderation (images and text edited
-#   to slip past a classifier), fraud detection, malware scanners, and the vision of cars, where
-#   stickers on a stop sign have been shown to change what a network sees (Eykholt et al. 2018).
+#   wrong on almost every attacked one (the first line above). A deployed system meets its inputs
+#   from people, some of whom want it to fail: spam and phishing filters, content moderation
+#   (images and text edited to slip past a classifier), fraud detection, malware scanners, and the
+#   vision of cars, where stickers on a stop sign have been shown to change what a network sees
+#   (Eykholt et al. 2018).
 # * **Robustness costs.** Adversarial training costs several times the compute of ordinary
-#   training (two passes per batch for fast FGSM, `steps + 1` for PGD) and usually some clean
-#   accuracy: compare the clean column of the table. Who pays for that, and who bears the errors
-#   when it is not paid, is a decision, not a technical detail.
-# * **"Robust to the attack I tried" is not robustness.** Every model in the table looks more
-#   robust under FGSM than under the strong PGD (the gaps printed above), and a model trained on
-#   FGSM alone can look robust to FGSM while failing PGD entirely (catastrophic overfitting,
-#   Wong et al. 2020; whether it happened in this run is printed above). Many published
-#   defences were later broken by stronger or adaptive attacks (Athalye, Carlini & Wagner 2018;
-#   Tramèr et al. 2020). This chapter's evaluation uses many steps and restarts, checks that more
-#   attack effort never helps the model, and cross-checks the attack code against a library; it
-#   still only certifies robustness to *this* attack, in *this* threat model (L∞, ε = 0.3, pixel
+#   training (two passes per batch for fast FGSM, `steps + 1` for PGD) and, in this run, the clean
+#   accuracy printed above. Who pays for that, and who bears the errors when it is not paid, is a
+#   decision, not a technical detail.
+# * **MNIST at ε = 0.3 is the easy case.** Digits are nearly black and white, so a model can learn
+#   to threshold its pixels, and even ε = 0.3 leaves the digit readable. On natural images the
+#   standard budgets are far smaller (ε = 8/255 ≈ 0.03 on CIFAR-10, 4/255 on ImageNet), yet the best
+#   published defences keep only a fraction of their clean accuracy under them. A robust MNIST
+#   model says little about robust vision in general.
+# * **"Robust to the attack I tried" is not robustness.** A weaker attack flatters the model (the
+#   FGSM-minus-PGD gaps above), and a model trained on FGSM alone can look robust to FGSM while
+#   failing PGD (catastrophic overfitting, Wong et al. 2020; whether it happened in this run is
+#   printed above). Many published defences were later broken by stronger or adaptive attacks
+#   (Athalye, Carlini & Wagner 2018; Tramèr et al. 2020). This chapter's evaluation uses many steps
+#   and restarts, a second loss, a transfer and a gradient-free attack, and cross-checks the attack
+#   code against a library. That is evidence, not proof: nothing here **certifies** robustness, a
+#   word for provable guarantees (methods that bound what *any* attack within ε can do). Our numbers
+#   are upper bounds on the true robust accuracy, for *this* threat model (L∞, ε = 0.3, pixel
 #   changes). Rotations, a different font, a patch or a change of a few pixels by a lot are other
 #   threat models entirely, and an arms race follows every defence.
 # * **Claims should come with their threat model.** "Robust" means nothing without ε, the norm,
@@ -648,50 +815,76 @@ print(f"plain FGSM:     {table.loc['FGSM, no random start', f'FGSM ε={EPS}']:.1
 #   run is the one the next cell prints, nothing more.
 
 # %%
-print(f"Claim: on {n_test:,} MNIST test digits, the FGSM+RS model keeps {robust_fast_rs:.1%} accuracy "
-      f"against untargeted L∞ PGD with ε = {EPS}, {cfg.eval_steps} steps of {cfg.alpha_eval} and "
-      f"{cfg.eval_restarts} random restarts, by an attacker who knows the model's weights.")
+rs_audit = audits[rs_name]
+print(f"Claim: on {n_test:,} MNIST test digits drawn at random, the FGSM+RS model keeps {robust_fast_rs:.1%} "
+      f"accuracy against untargeted L∞ PGD with ε = {EPS}, {cfg.eval_steps} steps of {cfg.alpha_eval} and "
+      f"{cfg.eval_restarts} random restarts, by an attacker who knows the model's weights; on {rs_audit.n} of "
+      f"them the worst of cross-entropy and margin PGD leaves {rs_audit.white_box:.1%}, and the masking audit "
+      f"{'found no sign of gradient masking' if rs_audit.passed else 'FAILED: ' + '; '.join(rs_audit.failed)}. "
+      f"This is an upper bound on its robust accuracy, not a guarantee.")
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 05.fgsm**: write FGSM. Given `model`, images `x` (N, 1, H, W) in [0, 1], labels `y`
-# and `eps`, return the adversarial images.
+# **Exercise 05.targeted_fgsm**: so far the attacks only asked for *some* wrong answer. Write a
+# *targeted* FGSM: given `model`, images `x`, the classes `target` you want the model to say, and
+# `eps`, return images (within ε of `x`, in [0, 1]) that push the model towards `target`. Which
+# way must the step go, and which labels go into the loss? The checker runs it on a model and
+# targets you have not seen, once with the model left in training mode.
 
 # %%
 from fmbook.exercises import check, hint, show_solution
 
 
-def my_fgsm(model, x, y, eps):
+def targeted_fgsm(model, x, target, eps):
     raise NotImplementedError  # your code here
 
 
-check("05.fgsm", my_fgsm)
+check("05.targeted_fgsm", targeted_fgsm)
+
 
 # %% [markdown]
-# **Exercise 05.project**: write the projection of PGD: bring `x_adv` back into the ε-ball around
-# the clean `x` and into the pixel range [0, 1].
+# **Exercise 05.dlr_loss**: a model can make the margin look small or large by scaling all its
+# logits, which changes the size of the attack's gradient without changing a single prediction.
+# Croce and Hein's *difference of logits ratio* divides the margin by a spread of the logits:
+#
+# $$\mathrm{DLR}(z, y) = -
+# rac{z_y - \max_{j 
+# e y} z_j}{z_{(1)} - z_{(3)}}$$
+#
+# where $z_{(1)} \ge z_{(2)} \ge z_{(3)}$ are the largest logits of the row. Write it for a batch
+# (`logits` of shape (N, K), `y` of shape (N,)), one value per example; add 1e-12 to the denominator.
 
 # %%
-def my_project(x_adv, x, eps):
+def dlr_loss(logits, y):
     raise NotImplementedError  # your code here
 
 
-check("05.project", my_project)
+check("05.dlr_loss", dlr_loss)
 
 # %% [markdown]
-# **Exercise 05.pgd_step**: one step of PGD: from the current `x_adv`, with the gradient `grad` of
-# the loss at `x_adv`, step by `alpha` and project (around the clean `x`, radius `eps`).
+# **Exercise 05.masking**: you review papers. Each gives an accuracy table for its defence, as a
+# dict like this one (accuracies at the paper's ε unless a sweep key says otherwise):
+#
+# ```python
+# {"clean": 0.99, "pgd": 0.71, "margin_pgd": 0.70, "transfer": 0.90, "square": 0.78,
+#  "sweep": {0.1: 0.93, 0.2: 0.86, 0.3: 0.71, 0.4: 0.35, 0.5: 0.03}}     # ε -> PGD accuracy
+# ```
+#
+# Write `shows_masking(row)`, which returns True when the table shows a sign of gradient masking
+# (apply the audit of this chapter, with its tolerances of 0.05 and 0.1 and its limit of 0.1 at ε ≥ 0.5)
+# and False when it does not. The checker tries it on tables of defences you have not seen; some
+# are honest, some are not robust at all, and each of the others shows exactly one sign.
 
 # %%
-def my_pgd_step(x_adv, x, grad, alpha, eps):
+def shows_masking(row):
     raise NotImplementedError  # your code here
 
 
-check("05.pgd_step", my_pgd_step)
+check("05.masking", shows_masking)
 
 # %% [markdown]
-# Stuck? `hint("05.fgsm")`, `hint("05.fgsm", 2)`, and only then `show_solution("05.fgsm")`.
+# Stuck? `hint("05.masking")`, `hint("05.masking", 2)`, and only then `show_solution("05.masking")`.
 #
 # ## Results card
 

@@ -28,13 +28,13 @@
 # | result | `smoke` (tests) | `fast` (2-core CPU) | `full` (GPU) |
 # | --- | --- | --- | --- |
 # | data | 3,000 digits; 256 sentences | 12,000 digits; 800 sentences | 60,000 digits; 7,000 sentences |
-# | distilled student minus label-only student (test accuracy) | >= -0.08 | -0.03 .. 0.03 (measured -0.0095 and -0.0105) | not measured |
-# | MiniLM test accuracy, full fine-tuning and LoRA | >= 0.55 | >= 0.73 (measured 0.797 and 0.797, seed 0) | not measured |
-# | int8 MiniLM minus fp32 MiniLM (test accuracy) | -0.10 .. 0.10 | -0.03 .. 0.03 (measured -0.003) | not measured |
-# | int8 size / fp32 size; int8 latency / fp32 latency | 0.6 .. 0.7; < 1 | 0.6 .. 0.7 (0.645); < 1 (0.53) | not measured |
-# | LoRA minus full fine-tuning (test accuracy); trainable share | -0.25 .. 0.25; < 2% | -0.08 .. 0.08 (0.000); < 2% (0.33%) | not measured |
+# | distilled student minus label-only student (test accuracy) | >= -0.08 | 0 .. 0.04 (measured 0.013, 0.009, 0.009) | not measured |
+# | MiniLM test accuracy, full fine-tuning and LoRA | >= 0.55 | >= 0.72 (measured 0.797 / 0.782 / 0.815 and 0.797 / 0.783 / 0.813) | not measured |
+# | int8 MiniLM minus fp32 MiniLM (test accuracy) | -0.10 .. 0.10 | -0.06 .. 0.04 (measured -0.005, -0.020, -0.002) | not measured |
+# | int8 size / fp32 size; int8 latency / fp32 latency | 0.6 .. 0.7; < 1 | 0.6 .. 0.7 (0.645); < 1 (0.57, 0.51, 0.48) | not measured |
+# | LoRA minus full fine-tuning (test accuracy); trainable share | -0.25 .. 0.25; < 2% | -0.03 .. 0.03 (0.000, +0.002, -0.002); < 2% (0.33%) | not measured |
 # | 2-process gradient minus 1-process gradient (max abs) | <= 1e-6 | <= 1e-6 | <= 1e-6 |
-# | time | under 2 minutes (estimated; 402 s measured on a heavily shared CPU) | about 7 minutes estimated on an idle 2-core CPU (2,030 s measured on a heavily shared one) | minutes on a GPU |
+# | time | under 2 minutes (estimated; 402 s measured on a heavily shared CPU) | about 5 minutes on 2 CPU cores (5.1, 6.0 and 7.4 minutes measured with one thread, on a shared machine) | minutes on a GPU |
 #
 # The models: a convnet teacher and small students on MNIST (cheap enough to train several times
 # on a CPU), and the 6-layer MiniLM BERT of chapter 04, fine-tuned on the movie-review sentences,
@@ -161,7 +161,7 @@ def label_loss(logits, labels, idx):
 teacher_seconds, teacher_val = train(teacher, label_loss, cfg.teacher_epochs, desc="teacher")
 teacher_acc = models.accuracy(teacher, x_te, y_te.numpy())
 print(f"teacher: validation accuracy per epoch {np.round(teacher_val, 4)}, {teacher_seconds:.0f} s")
-ch.check("teacher test accuracy (MNIST convnet)", teacher_acc, {"smoke": (0.85, 1.0), "fast": (0.955, 1.0), "full": None})
+ch.check("teacher test accuracy (MNIST convnet)", teacher_acc, {"smoke": (0.85, 1.0), "fast": (0.965, 1.0), "full": None})
 
 # %% [markdown]
 # ### Soft targets and the temperature
@@ -257,20 +257,23 @@ acc_distilled = float(student_table.loc[student_table.student == "labels + soft 
 print(f"teacher {teacher_acc:.4f} | student on labels {acc_labels:.4f} | distilled student {acc_distilled:.4f} "
       f"({acc_distilled - acc_labels:+.4f})")
 ch.check("distilled minus label-only student (test accuracy)", acc_distilled - acc_labels,
-         {"smoke": (-0.08, 1.0), "fast": (-0.02, 0.03), "full": None})
-ch.check("distilled student test accuracy", acc_distilled, {"smoke": (0.75, 1.0), "fast": (0.90, 1.0), "full": None})
+         {"smoke": (-0.08, 1.0), "fast": (0.0, 0.04), "full": None})
+ch.check("distilled student test accuracy", acc_distilled, {"smoke": (0.75, 1.0), "fast": (0.94, 1.0), "full": None})
 verdict = "helped" if acc_distilled > acc_labels else "did not help"
 print(f"In this run the soft targets {verdict}: {acc_distilled - acc_labels:+.4f} test accuracy for the same student.")
 
 # %% [markdown]
-# Distillation is no free lunch, and this small student shows it: in the `fast` runs measured for
-# this chapter (seeds 1 and 2) the distilled student scored about one point *below* the one trained
-# on labels alone. A likely reason: a 32-unit perceptron trained for a few epochs is limited by its
-# capacity and its training budget, not by over-fitting, and matching the teacher's whole
-# distribution is a harder target than matching the label. Soft targets pay off when the student
-# could over-fit or has few labels: Hinton et al. cut a large perceptron's MNIST test errors from
-# 146 to 74, and keras.io's convnet student gains half a point (see the anchors below). Try it:
-# more hidden units, more epochs, a higher temperature.
+# Whether soft targets help depends on what limits the student. A student limited by its training
+# budget (too few epochs) or its capacity gains little from a richer target, and matching the
+# teacher's whole distribution is a harder target than matching the label: a first version of this
+# chapter, with a 32-unit student trained for 6 epochs, scored about one point *below* the label-only
+# student. A student that could over-fit its few thousand digits is where the teacher's "dark
+# knowledge" acts as a regulariser. The student's size and epochs (`student_hidden`,
+# `student_epochs`) were chosen on **validation** accuracy from a small sweep, written beside the
+# settings in `fmbook/chapters/ch10_efficiency.py`; the test digits played no part. Hinton et al. cut
+# a large perceptron's MNIST test errors from 146 to 74, and keras.io's convnet student gains half a
+# point (see the anchors below). Try it yourself: fewer epochs, a smaller
+# student, a higher temperature.
 
 # %% [markdown]
 # ## 2. The model to compress: MiniLM fine-tuned on review sentences
@@ -344,7 +347,7 @@ full_seconds, full_val = fine_tune(full, cfg.full_lr, cfg.bert_epochs, "full fin
 full_logits = bert.predict_sequence_logits(full, test_ids, pad_id=PAD)
 full_acc = accuracy(full_logits, y_test)
 print(f"full fine-tuning: validation {np.round(full_val, 3)}, test accuracy {full_acc:.3f}, {full_seconds:.0f} s")
-ch.check("MiniLM full fine-tuning test accuracy", full_acc, {"smoke": (0.55, 1.0), "fast": (0.73, 1.0), "full": None})
+ch.check("MiniLM full fine-tuning test accuracy", full_acc, {"smoke": (0.55, 1.0), "fast": (0.72, 1.0), "full": None})
 
 # %% [markdown]
 # ## 3. Quantisation
@@ -482,7 +485,7 @@ quant_table.round(3)
 
 # %%
 ch.check("int8 minus fp32 test accuracy (MiniLM)", int8_acc - full_acc,
-         {"smoke": (-0.10, 0.10), "fast": (-0.03, 0.03), "full": None})
+         {"smoke": (-0.10, 0.10), "fast": (-0.06, 0.04), "full": None})
 ch.check("int8 size / fp32 size", size_int8 / size_fp32, {"smoke": (0.6, 0.7), "fast": (0.6, 0.7), "full": None})
 ch.check("int8 latency / fp32 latency (1 thread)", lat_int8 / lat_fp32,
          {"smoke": (0.0, 1.0), "fast": (0.0, 1.0), "full": None})
@@ -637,9 +640,9 @@ lora_vs_full
 
 # %%
 ch.check("LoRA trainable share of parameters", lora_share, {"smoke": (0, 0.02), "fast": (0, 0.02), "full": (0, 0.02)})
-ch.check("LoRA test accuracy", lora_acc, {"smoke": (0.55, 1.0), "fast": (0.73, 1.0), "full": None})
+ch.check("LoRA test accuracy", lora_acc, {"smoke": (0.55, 1.0), "fast": (0.72, 1.0), "full": None})
 ch.check("LoRA minus full fine-tuning (test accuracy)", lora_acc - full_acc,
-         {"smoke": (-0.25, 0.25), "fast": (-0.08, 0.08), "full": None})
+         {"smoke": (-0.25, 0.25), "fast": (-0.03, 0.03), "full": None})
 
 # %% [markdown]
 # ## 6. Data parallelism on a real engine

@@ -43,3 +43,39 @@ def test_cls_logits_returning_hidden_states_gets_a_specific_hint(hint_of):
 
 def test_cls_logits_mean_pooling_gets_a_specific_hint(hint_of):
     assert "mean pooling" in hint_of("04.cls_logits", lambda h, W, b: np.asarray(h).mean(1) @ np.asarray(W).T + b)
+
+
+def test_holm_reject_uncorrected_gets_a_specific_hint(hint_of):
+    assert "correct for the number" in hint_of("04.holm_reject", lambda p, alpha=0.05: np.asarray(p) <= alpha)
+
+
+def test_holm_reject_bonferroni_gets_a_specific_hint(hint_of):
+    assert "Bonferroni" in hint_of("04.holm_reject", lambda p, alpha=0.05: np.asarray(p) <= alpha / len(p))
+
+
+def test_holm_reject_without_stopping_gets_a_specific_hint(hint_of):
+    def no_stop(p, alpha=0.05):
+        p = np.asarray(p)
+        ranks = np.argsort(np.argsort(p, kind="stable"), kind="stable")
+        return p <= alpha / (p.size - ranks)
+
+    assert "do not stop" in hint_of("04.holm_reject", no_stop)
+
+
+def test_holm_reject_in_sorted_order_gets_a_specific_hint(hint_of):
+    solution = get("04.holm_reject").solution
+    assert "order of the input" in hint_of(
+        "04.holm_reject", lambda p, alpha=0.05: solution(p, alpha)[np.argsort(p, kind="stable")])
+
+
+def test_holm_reject_solution_agrees_with_the_library_adjustment():
+    from fmbook.stats import holm_adjust
+
+    p = np.random.default_rng(0).uniform(0, 0.1, 14)
+    np.testing.assert_array_equal(get("04.holm_reject").solution(p, 0.05), holm_adjust(p) <= 0.05)
+
+
+def test_fast_and_smoke_read_the_rated_sentences_whatever_is_cached():
+    from fmbook.chapters.ch04_bert_finetuning import SETTINGS
+
+    assert SETTINGS["smoke"]["data"] == SETTINGS["fast"]["data"] == "movie_sentences"
