@@ -702,9 +702,10 @@ pd.DataFrame([{"canary": c.text, "inserted": c.repeats} for c in planted])
 # **The model, made ready for Opacus.** `fmbook.lm.GPT` (chapter 08's model) looks up its position
 # embeddings with `arange(T)`, one row of positions shared by the whole batch. Opacus computes
 # per-example gradients with hooks that read each layer's input and need a batch dimension in it,
-# so a shared input breaks them (a shape error in the backward pass), although
-# `check_dp_compatible` finds nothing wrong with any layer. The fix is one line: give every example
-# its own copy of the positions. The output is unchanged; so is the tied input/output embedding,
+# so a shared input breaks them (a shape error in the backward pass). Every layer *type* is
+# supported, so only a check that runs the model on an example batch finds it:
+# `check_dp_compatible(model, example_input=...)` names the layer and says why. The fix is one
+# line: give every example its own copy of the positions. The output is unchanged; so is the tied input/output embedding,
 # whose per-example gradients Opacus adds up from both places it is used. We check the per-example
 # gradients against `torch.func` (the way we computed them by hand for the convnet above).
 
@@ -724,9 +725,14 @@ class DPGPT(lm.GPT):
 
 gpt_config = lm.GPTConfig(vocab_size=tok.get_vocab_size(), block_size=cfg.lm_block, d_model=cfg.lm_d,
                           n_layers=cfg.lm_layers, n_heads=cfg.lm_heads, dropout=0.0)
+try:
+    privacy.check_dp_compatible(lm.GPT(gpt_config), example_input=x_lm[:3])
+    raise AssertionError("check_dp_compatible should have named the GPT's position embedding")
+except privacy.UnsupportedModelError as err:
+    print(f"chapter 08's GPT as it is -> {err}")
 torch.manual_seed(ch.seed + 21)
 probe = DPGPT(gpt_config)
-privacy.check_dp_compatible(probe)
+privacy.check_dp_compatible(probe, example_input=x_lm[:3])  # passes: every layer sees the batch
 xb_lm, yb_lm = x_lm[:4], y_lm[:4]
 
 
