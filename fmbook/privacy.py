@@ -540,11 +540,25 @@ _WHY = {
 }
 
 
-def check_dp_compatible(model) -> None:
+def check_dp_compatible(model, example_input=None) -> None:
     """Raise :class:`UnsupportedModelError` naming every layer Opacus cannot train privately.
 
-    Uses ``opacus.validators.ModuleValidator`` on each sub-module, so the message says
-    *which* layer (by its name in the model) and why.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to check.
+    example_input : torch.Tensor, optional
+        A batch of inputs, batch dimension first. When given, the model is also run on it and
+        every layer with trainable parameters must receive an input whose first dimension is
+        that batch: Opacus computes per-example gradients from each layer's input, so a layer fed
+        something shared by the whole batch (positions looked up with ``arange(T)``, say) breaks
+        them although the layer type itself is supported. Use a batch size that differs from the
+        model's other dimensions (e.g. 3), so that no other dimension is mistaken for it.
+
+    Notes
+    -----
+    The layer types are checked with ``opacus.validators.ModuleValidator`` on each sub-module,
+    so the message says *which* layer (by its name in the model) and why.
     """
     from opacus.validators import ModuleValidator
 
@@ -557,8 +571,39 @@ def check_dp_compatible(model) -> None:
             kind = type(module).__name__
             why = next((text for key, text in _WHY.items() if key in kind), str(errors[0]).split(".")[0])
             problems.append(f"layer {name or '(the model itself)'!r} ({kind}): {why}")
+    if example_input is not None:
+        problems += _layers_without_batch_input(model, example_input)
     if problems:
         raise UnsupportedModelError("Opacus cannot train this model with DP-SGD:\n  " + "\n  ".join(problems))
+
+
+def _layers_without_batch_input(model, example_input) -> list[str]:
+    """Leaf layers with trainable parameters whose input does not start with the batch dimension."""
+    import torch
+
+    batch = int(example_input.shape[0])
+    seen: dict[str, tuple] = {}
+
+    def record(name):
+        def hook(module, inputs, output):
+            first = inputs[0] if inputs else None
+            seen.setdefault(name, tuple(first.shape) if isinstance(first, torch.Tensor) else ())
+        return hook
+
+    handles = [m.register_forward_hook(record(name)) for name, m in model.named_modules()
+               if next(m.children(), None) is None and any(p.requires_grad for p in m.parameters(recurse=False))]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(example_input)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return [f"layer {name!r} ({type(model.get_submodule(name)).__name__}): its input has shape {shape}, "
+            f"without the batch of {batch} first, so Opacus cannot tell the examples' gradients apart; "
+            "give every example its own copy of that input (for positions: arange(T).expand(batch, T))"
+            for name, shape in seen.items() if not shape or shape[0] != batch]
 
 
 # --------------------------------------------------------------------------- federated learning

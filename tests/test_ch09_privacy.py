@@ -29,6 +29,22 @@ def test_lira_pairs_need_an_even_number_of_models_and_enough_targets():
         assert s["mi_targets"] * s["mi_pool"] // 2 >= 1000      # enough non-members for 0.1% FPR
 
 
+def test_lm_canaries_are_planted_in_increasing_repeats_so_the_last_is_the_most_repeated():
+    for s in ch09_privacy.SETTINGS.values():
+        assert list(s["lm_repeats"]) == sorted(set(s["lm_repeats"]))
+
+
+def test_lm_validation_is_evaluated_at_least_twice_so_a_matched_loss_step_can_be_found():
+    for s in ch09_privacy.SETTINGS.values():
+        assert s["lm_steps"] // s["lm_eval_every"] >= 2
+        assert s["lm_d"] % s["lm_heads"] == 0
+
+
+def test_lm_corpus_and_held_out_sentences_fit_in_the_four_review_domains():
+    for s in ch09_privacy.SETTINGS.values():
+        assert s["lm_sentences"] + s["lm_val"] <= 23_320             # movie + product + tweet + editorial
+
+
 @pytest.mark.parametrize("id", IDS)
 def test_worked_solution_passes_its_checker(id):
     assert check(id, get(id).solution, quiet=True)

@@ -330,3 +330,16 @@ def test_stacked_mlps_need_equal_member_counts():
     mask[0, :30], mask[1, :20] = True, True
     with pytest.raises(PrivacyInputError, match="same, positive number of members"):
         privacy.train_stacked_mlps(x, y, mask, progress=False)
+
+
+def test_check_dp_compatible_names_a_layer_whose_input_is_shared_by_the_batch():
+    from fmbook import lm
+
+    gpt = lm.GPT(lm.GPTConfig(vocab_size=40, block_size=8, d_model=16, n_layers=1, n_heads=2, dropout=0.0))
+    with pytest.raises(UnsupportedModelError, match=r"layer 'pos_emb' \(Embedding\).*shape \(5,\).*expand"):
+        privacy.check_dp_compatible(gpt, example_input=torch.randint(0, 40, (3, 5)))
+
+
+def test_check_dp_compatible_passes_a_model_whose_layers_all_see_the_batch():
+    privacy.check_dp_compatible(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)),
+                                example_input=torch.randn(3, 4))
