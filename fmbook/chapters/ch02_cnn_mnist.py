@@ -4,8 +4,6 @@ The chapter's settings per profile (``SETTINGS``) and its exercises."""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..exercises import Hint, exercise
@@ -180,84 +178,78 @@ def _check_mistakes(fn) -> None:
 
 SMALL_NET_BUDGET = 20_000
 """At most this many parameters for exercise 02.small_net (the baseline convnet has 121,930)."""
-SMALL_NET_TARGET = 0.85
-"""Accuracy the checker asks of the trained network on its held-out digits.
+SMALL_NET_TARGET = 0.965
+"""Accuracy the checker asks of the trained network on digits the notebook never uses.
 
-Measured (one epoch on the checker's 3,000 training digits, batches of 32, Adam 3e-3, 1 CPU
-thread, torch seeds 0 / 1): the solution's convnet (14,410 parameters) 0.913 / 0.908 in about
-2 s; a dense 784-24-10 network 0.89; an untrained network about 0.1."""
-SMALL_NET_HELD_OUT = 2_000
-"""The last this many of MNIST's 60,000 training digits: the whole chapter leaves them out (its
-training/validation split permutes the first 58,000 only) and 02.small_net scores on them."""
-SMALL_NET_N_TRAIN = 3_000
-"""Training digits the checker hands to the learner's function, from the chapter's 58,000."""
+Measured on the checker's digits (torch random seeds 0/1/2, one thread, 4-6 s CPU each): the
+solution 0.984/0.977/0.984; the same without batch norm 0.975/0.974/0.971 (3 epochs); a dense
+784-24-10 network (19,090 parameters) 0.949/0.944 after 3 epochs and 0.952/0.948 after 8."""
+SMALL_NET_N_TRAIN = 5_000
+"""How many training digits the checker hands to the learner's function."""
+EXERCISE_HELD_OUT = 2_000
+"""The last this many images of MNIST's training set are kept for the checker of 02.small_net:
+the notebook draws its training and validation images from the others and never shows them."""
 
 
-def _small_net(images, labels):
+def _train_small_net(images, labels):
     import torch
     from torch import nn
 
-    # 80 + 1,168 + 12,832 + 330 = 14,410 parameters: convolutions share their weights across
-    # positions, and two poolings shrink the map to 5 x 5 x 16 = 400 before the only dense layer.
-    net = nn.Sequential(
-        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * 5 * 5, 32), nn.ReLU(), nn.Linear(32, 10),
+    # 160 + 32 + 4,640 + 64 + 8,010 = 12,906 parameters: convolutions share their weights across
+    # positions, two poolings shrink the map to 32 x 5 x 5, and no hidden dense layer follows.
+    # Batch norm lets Adam take large steps from the first batch.
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 5 * 5, 10),
     )
-    # Count before training: sum(p.numel() for p in net.parameters()) <= 20,000.
-    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     loss_fn = nn.CrossEntropyLoss()  # takes logits: no softmax at the end of the network
-    net.train()
-    for batch in torch.randperm(len(images)).split(32):  # one epoch: a couple of seconds on a CPU
-        optimizer.zero_grad()
-        loss_fn(net(images[batch]), labels[batch]).backward()
-        optimizer.step()
-    return net
+    model.train()
+    for _ in range(3):
+        for batch in torch.randperm(len(images)).split(64):
+            optimizer.zero_grad()
+            loss_fn(model(images[batch]), labels[batch]).backward()
+            optimizer.step()
+    return model
 
 
-@functools.lru_cache(maxsize=1)
 def _small_net_data():
-    """(training images, training labels, held-out images, held-out labels) of 02.small_net.
-
-    Training: ``SMALL_NET_N_TRAIN`` digits drawn (fixed seed) from the chapter's first 58,000
-    training digits, as a float tensor (N, 1, 28, 28) in [0, 1] and int64 labels. Held out: the
-    last ``SMALL_NET_HELD_OUT`` training digits, uint8, which no cell of the notebook uses or
-    shows (and not the test digits the chapter reports on). Loaded once per process: the check
-    itself then takes well under a second besides the learner's own training.
-    """
+    """The checker's digits: ``SMALL_NET_N_TRAIN`` training digits (drawn with a fixed random seed
+    from the images the notebook may use) and the ``EXERCISE_HELD_OUT`` digits it scores on."""
     import torch
 
     from ..data import load_mnist
     from ..models import to_image_tensor
 
-    (x_train, y_train), _ = load_mnist()
-    n_pool = len(x_train) - SMALL_NET_HELD_OUT
-    idx = np.sort(np.random.default_rng(2).choice(n_pool, SMALL_NET_N_TRAIN, replace=False))
-    images = to_image_tensor(x_train[idx])
-    labels = torch.as_tensor(y_train[idx].astype(np.int64))
-    return images, labels, x_train[n_pool:], y_train[n_pool:]
+    (x, y), _ = load_mnist()
+    pool = len(x) - EXERCISE_HELD_OUT
+    idx = np.random.default_rng(2024).choice(pool, SMALL_NET_N_TRAIN, replace=False)
+    train = (to_image_tensor(x[idx]), torch.as_tensor(y[idx].astype(np.int64)))
+    held_out = (to_image_tensor(x[pool:]), torch.as_tensor(y[pool:].astype(np.int64)))
+    return train, held_out
 
 
-@exercise("02.small_net", "a network under 20,000 parameters, trained to 85% on unseen digits",
-          solution=_small_net,
+@exercise("02.small_net", "build and train a network under 20,000 parameters that reaches 96.5%",
+          solution=_train_small_net,
           hints=("Count before you train: sum(p.numel() for p in net.parameters()). In a dense layer "
                  "the weights are in_features x out_features, so the layer after Flatten is where "
                  "the parameters go: pool (or stride) until the map is small before flattening.",
-                 "Two 3x3 convolutions with 8 and 16 filters, each followed by ReLU and 2x2 "
-                 "max-pooling, then Flatten, Linear(400, 32), ReLU, Linear(32, 10) fits the budget. "
-                 "Train it as in the PyTorch part: Adam (learning rate 3e-3), CrossEntropyLoss, "
-                 "one pass over the digits in batches of 32.",
-                 "Return the trained network and logits (no softmax at the end): CrossEntropyLoss "
-                 "applies the softmax itself."))
+                 "A dense network this small has too few hidden units. Two 3x3 convolutions with 16 "
+                 "and 32 filters, each followed by BatchNorm2d, ReLU and 2x2 max-pooling, then "
+                 "Flatten and Linear(800, 10), fits the budget; Adam with learning rate 3e-3, "
+                 "batches of 64 and 3 epochs train it in a few seconds.",
+                 "The network returns logits (no softmax at the end): CrossEntropyLoss applies the "
+                 "softmax itself. Return the trained model, not the training loss or the optimiser."))
 def _check_small_net(fn) -> None:
     import torch
     from torch import nn
 
-    from ..models import accuracy, count_parameters
+    from ..models import count_parameters
 
-    images, labels, x_held, y_held = _small_net_data()
+    (x_train, y_train), (x_held, y_held) = _small_net_data()
     torch.manual_seed(0)
-    model = fn(images.clone(), labels.clone())
+    model = fn(x_train.clone(), y_train.clone())
     if model is None:
         raise Hint("your function returned None: return the trained torch.nn.Module")
     if not isinstance(model, nn.Module):
@@ -269,23 +261,26 @@ def _check_small_net(fn) -> None:
                    "before Flatten, or a smaller hidden layer")
     model.eval()
     with torch.no_grad():
-        out = model(images[:5])
-    if tuple(out.shape) != (5, 10):
-        raise Hint(f"for 5 images of shape (1, 28, 28) the network should return (5, 10) logits; "
-                   f"yours returns {tuple(out.shape)}")
-    if bool((out >= 0).all()) and torch.allclose(out.sum(1), torch.ones(5), atol=1e-4):
-        raise Hint("the outputs sum to 1: drop the softmax at the end; return logits, as "
-                   "CrossEntropyLoss expects")
-    acc = accuracy(model, x_held, y_held)
-    if acc < SMALL_NET_TARGET:
-        if acc < 0.2:
-            raise Hint(f"{acc:.3f} on the checker's held-out digits, about chance (0.1): the network has "
-                       "not learned. Train it before returning it (zero_grad, loss, backward, step over "
-                       "batches of the images and labels you are given), and return that same network")
-        if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
-            raise Hint(f"{acc:.3f} on the checker's held-out digits, below {SMALL_NET_TARGET}: a dense "
-                       "network under this budget has few hidden units. Convolutions reuse the same few "
-                       "weights at every position: try two small convolution + pooling blocks")
-        raise Hint(f"{acc:.3f} on the checker's held-out digits, below {SMALL_NET_TARGET}: train for a "
-                   "full pass over the digits in small batches (32) with Adam at 3e-3, check every block "
-                   "has a ReLU, and give the convolutions more filters within the budget")
+        out = torch.cat([model(b) for b in x_held.split(500)])
+    if tuple(out.shape) != (len(x_held), 10):
+        raise Hint(f"for {len(x_held)} images of shape (1, 28, 28) the network should return "
+                   f"({len(x_held)}, 10) scores; yours returns {tuple(out.shape)}")
+    acc = float((out.argmax(1) == y_held).float().mean())
+    if acc >= SMALL_NET_TARGET:
+        return
+    if acc < 0.2:
+        raise Hint(f"{acc:.3f} on the checker's held-out digits: chance level. Did your function train "
+                   "the network it returns (optimizer.step() in a loop over batches of the images it "
+                   "was given), and return that same network?")
+    if bool((out >= 0).all()) and torch.allclose(out.sum(1), torch.ones(len(out)), atol=1e-4):
+        raise Hint(f"{acc:.3f} on the checker's held-out digits, below {SMALL_NET_TARGET}, and the "
+                   "network ends in a softmax: CrossEntropyLoss applies a softmax itself, so a second "
+                   "one flattens the gradients. Drop it and train on the logits")
+    if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        raise Hint(f"{acc:.3f} on the checker's held-out digits, below {SMALL_NET_TARGET}: a dense "
+                   "network under this budget has too few hidden units. Convolutions reuse the same "
+                   "few weights at every position: try two small convolution + pooling blocks")
+    raise Hint(f"{acc:.3f} on the checker's held-out digits, below {SMALL_NET_TARGET}: train longer "
+               f"(a few epochs over the {SMALL_NET_N_TRAIN:,} digits), try Adam with a learning rate "
+               "near 3e-3, give the convolutions more filters within the budget, and check every "
+               "block has a ReLU")
