@@ -848,9 +848,7 @@ check("05.targeted_fgsm", targeted_fgsm)
 # logits, which changes the size of the attack's gradient without changing a single prediction.
 # Croce and Hein's *difference of logits ratio* divides the margin by a spread of the logits:
 #
-# $$\mathrm{DLR}(z, y) = -
-# rac{z_y - \max_{j 
-# e y} z_j}{z_{(1)} - z_{(3)}}$$
+# $$\mathrm{DLR}(z, y) = -\frac{z_y - \max_{j \ne y} z_j}{z_{(1)} - z_{(3)}}$$
 #
 # where $z_{(1)} \ge z_{(2)} \ge z_{(3)}$ are the largest logits of the row. Write it for a batch
 # (`logits` of shape (N, K), `y` of shape (N,)), one value per example; add 1e-12 to the denominator.
