@@ -79,3 +79,34 @@ def test_fast_and_smoke_read_the_rated_sentences_whatever_is_cached():
     from fmbook.chapters.ch04_bert_finetuning import SETTINGS
 
     assert SETTINGS["smoke"]["data"] == SETTINGS["fast"]["data"] == "movie_sentences"
+
+
+def _entry(profile, metrics):
+    return {"chapter": "03_lstm_reviews", "profile": profile, "metrics": metrics}
+
+
+def test_the_chapter_03_row_reads_the_lstm_not_the_bidirectional_lstm():
+    from fmbook.chapters.ch04_bert_finetuning import lstm_row
+
+    entries = [_entry("fast", {"bidirectional LSTM test accuracy": 0.9, "LSTM test accuracy": 0.7,
+                               "data set": "movie_sentences"})]
+    label, value = lstm_row(entries, "fast", "movie_sentences")
+    assert value == 0.7
+    assert label == "chapter 03 LSTM (fast profile, movie_sentences, its own split)"
+
+
+def test_the_chapter_03_row_prefers_the_same_profile_and_names_another_data_set():
+    from fmbook.chapters.ch04_bert_finetuning import lstm_row
+
+    entries = [_entry("smoke", {"LSTM test accuracy": 0.6, "data set": "movie_sentences"}),
+               _entry("full", {"LSTM test accuracy": 0.85, "data set": "imdb"})]
+    label, value = lstm_row(entries, "full", "movie_sentences")
+    assert value == 0.85
+    assert "imdb, another data set" in label
+
+
+def test_no_chapter_03_entry_means_no_row():
+    from fmbook.chapters.ch04_bert_finetuning import lstm_row
+
+    assert lstm_row([_entry("fast", {"bidirectional LSTM test accuracy": 0.9})], "fast", "movie_sentences") is None
+    assert lstm_row([], "fast", "movie_sentences") is None

@@ -54,6 +54,14 @@ SETTINGS: dict[str, dict] = {
 #   version's, which could read IMDB when an archive was cached; no fast run with seeds 0, 1, 2
 #   on the sentences finished in the revision session (a smoke run took 29 min wall on the
 #   shared 2-core machine). They must be re-measured before they are trusted.
+# fast cost (2026-11-26, timed pieces, not a whole run; one thread, contended machine): a training
+#   step costs 52 ms CPU per sentence (batch 32, lengths median 27 / 99th percentile 54 pieces, so
+#   max_length 56 cuts about 1%), a prediction 12.6 ms per sentence. Fine-tuning 2400 x 2 epochs
+#   ~250 s, frozen probe over ~3100 sentences ~40 s, Trainer demo 400 ~26 s, curve (6 runs of
+#   >= 8 steps) ~90 s, the rest and start-up ~50 s: about 460 s CPU (~8 min on one core, ~4-5 min
+#   on 2 idle cores), inside the 10-minute target, so the sizes above are kept. A whole fast run
+#   with seeds 0/1/2 was not possible in this session (runs were stopped to keep the shared CPU for
+#   the lead's fast lanes, which run this chapter with these settings).
 
 
 def _pad_batch(seqs, pad_id=0):
@@ -206,3 +214,42 @@ def _check_holm_reject(fn) -> None:
                        "order of the input, not sorted")
         raise Hint(f"for p = {np.round(p, 4).tolist()} at alpha = {alpha} the decisions should be "
                    f"{want.tolist()}, got {got.tolist()}")
+
+
+LSTM_CHAPTER = "03_lstm_reviews"
+LSTM_METRIC = "LSTM test accuracy"  # chapter 03's name for its (one-directional) LSTM's accuracy
+
+
+def lstm_row(entries, profile, data_set):
+    """Chapter 03's LSTM result for the comparison table, read from the results ledger.
+
+    Parameters
+    ----------
+    entries : list of dict
+        Ledger entries (``fmbook.ledger.read()``).
+    profile : str
+        This run's profile; chapter 03's entry of the same profile is preferred.
+    data_set : str
+        The data set this run reads, so the row can say when chapter 03 read another one.
+
+    Returns
+    -------
+    (label, value) or None
+        The row's label (chapter 03's profile, data set and split) and its accuracy under
+        ``LSTM_METRIC`` exactly, never the bidirectional LSTM's; None when the ledger holds no
+        chapter 03 entry with that number.
+    """
+    from ..ledger import find_metric
+
+    found = find_metric(entries, LSTM_CHAPTER, LSTM_METRIC, profile=profile)
+    if found is None:
+        return None
+    value, entry = found
+    theirs = entry.get("metrics", {}).get("data set")
+    if not isinstance(theirs, str):
+        where = "data set not recorded"
+    elif theirs == data_set:
+        where = f"{theirs}, its own split"
+    else:
+        where = f"{theirs}, another data set"
+    return f"chapter 03 LSTM ({entry.get('profile', '?')} profile, {where})", value
