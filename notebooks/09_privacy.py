@@ -36,8 +36,9 @@
 # Canaries in a small language model (section "Canaries in a language model"): the exposure of the
 # most-repeated canary without DP minus with DP-SGD at ε = 8 is checked at ≥ 1 bit in `smoke`
 # (measured 6.2) and DP's validation loss must be higher (measured +0.50 nats per token); in `fast`
-# one run measured a gap of 8.6 bits and +1.26 nats, and these bands are not yet set (not measured
-# over three random seeds).
+# the gap must be ≥ 2.5 bits (measured 8.6 to 11.6, seeds 0, 1, 2) and the DP model's validation
+# loss at least 0.25 nats higher (measured 0.93 to 1.26). The whole chapter took 5.4 to 5.9 min of
+# CPU on one thread in `fast` and about 70 s in `smoke`.
 #
 # Chance for a membership attack at 1% FPR is 0.01. The `fast` runs took about 13 minutes each with
 # one thread on a shared, busy 2-core machine.
@@ -842,7 +843,7 @@ print(f"validation loss (nats per token): without DP {plain_lm_loss:.3f} (perple
       (f"; the non-private model matched the DP model's loss at step {matched['step']} ({matched['loss']:.3f})"
        if matched else "; the non-private model never came down to the DP model's loss"))
 ch.check("LM validation loss: DP-SGD minus no DP (nats per token)", dp_lm_loss - plain_lm_loss,
-         {"smoke": (0.05, None), "fast": None, "full": None})
+         {"smoke": (0.05, None), "fast": (0.25, None), "full": None})
 ch.note(f"LM DP-SGD epsilon (RDP), target {cfg.lm_epsilon:g}", eps_lm_rdp)
 
 # %% [markdown]
@@ -879,7 +880,7 @@ print(f"the canary inserted {top_k} times: exposure {exp_plain:.1f} bits without
       f"ε = {eps_lm_rdp:.1f}" + (f", {exp_matched:.1f} for the non-private model at the DP model's validation loss"
                                  if matched else "") + f" (of {max_bits:.1f}).")
 ch.check(f"LM exposure of the {top_k}x canary: no DP minus DP-SGD (bits)", exp_plain - exp_dp,
-         {"smoke": (1.0, None), "fast": None, "full": None})
+         {"smoke": (1.0, None), "fast": (2.5, None), "full": None})
 ch.note(f"LM exposure of the {top_k}x canary without DP (bits)", float(exp_plain))
 ch.note(f"LM exposure of the {top_k}x canary with DP-SGD (bits)", float(exp_dp))
 ch.note(f"LM exposure of the {top_k}x canary, no DP at matched validation loss (bits)", float(exp_matched))

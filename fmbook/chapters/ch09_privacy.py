@@ -51,11 +51,14 @@ from fmbook.exercises import Hint, exercise
 # A smaller smoke (800 sentences, 100 steps) failed the exposure band (gap -0.65: the non-private model
 # had not memorised yet), so it was not kept. Whole-chapter smoke with that smaller setting took
 # 1755 s wall / 424 s CPU on a heavily contended machine: the chapter's smoke is over 2 minutes.
-# fast: one run only, seed 0, of a prototype script with the same settings and steps (not the
-# notebook cells; 677 s wall / 181 s CPU contended): validation loss 4.313 no DP / 5.574 DP (gap 1.26),
-# eps 7.99 RDP / 6.73 PRV, 64x canary exposure 13.29 no DP / 4.66 DP / 4.76 no DP at matched loss
-# (step 100); gap 8.6. Seeds 1 and 2 were NOT run, so the fast bands of the new checks are None
-# (not measured) until they are.
+# fast, seeds 0 / 1 / 2, the whole notebook (fmbook run --seed N, one thread; 323 / 355 / 346 s CPU,
+# 21 / 18 / 16 min wall with four other chapters running): validation loss DP minus no DP
+# 1.261 / 0.929 / 1.058 nats -> band >= 0.25 (worst run minus twice the spread 0.33); eps 7.99 / 7.95 /
+# 7.98 (RDP); 64x canary exposure without DP 13.29 in all three (ranked first), with DP-SGD
+# 4.66 / 1.67 / 1.65, no DP at matched validation loss 4.76 / 2.00 / 4.25; gap no DP minus DP
+# 8.63 / 11.62 / 11.64 bits -> band >= 2.5 (worst run minus twice the spread 3.0). Smoke, whole
+# notebook, seed 0: 70 s CPU (one thread; 158 s wall under load). The earlier 424 s CPU of smoke
+# was OpenMP threads spinning on a loaded machine, not work: with one thread it is 70 s.
 SETTINGS = {
     "smoke": {
         "n_test": 2000,
