@@ -53,7 +53,8 @@ from fmbook.exercises import Hint, exercise
 # 1755 s wall / 424 s CPU on a heavily contended machine: the chapter's smoke is over 2 minutes.
 # fast, seeds 0 / 1 / 2, the whole notebook (fmbook run --seed N, one thread; 323 / 355 / 346 s CPU,
 # 21 / 18 / 16 min wall with four other chapters running): validation loss DP minus no DP
-# 1.261 / 0.929 / 1.058 nats -> band >= 0.25 (worst run minus twice the spread 0.33); eps 7.99 / 7.95 /
+# 1.261 / 0.929 / 1.058 nats -> band 0.25 .. 1.95 (twice the spread 0.33 beyond the extremes; a DP
+# model that learned nothing would be about 2.3 above); eps 7.99 / 7.95 /
 # 7.98 (RDP); 64x canary exposure without DP 13.29 in all three (ranked first), with DP-SGD
 # 4.66 / 1.67 / 1.65, no DP at matched validation loss 4.76 / 2.00 / 4.25; gap no DP minus DP
 # 8.63 / 11.62 / 11.64 bits -> band >= 2.5 (worst run minus twice the spread 3.0). Smoke, whole
