@@ -37,7 +37,7 @@
 # most-repeated canary without DP minus with DP-SGD at ε = 8 is checked at ≥ 1 bit in `smoke`
 # (measured 6.2) and DP's validation loss must be higher (measured +0.50 nats per token); in `fast`
 # the gap must be ≥ 2.5 bits (measured 8.6 to 11.6, seeds 0, 1, 2) and the DP model's validation
-# loss at least 0.25 nats higher (measured 0.93 to 1.26). The whole chapter took 5.4 to 5.9 min of
+# loss 0.25 to 1.95 nats higher (measured 0.93 to 1.26). The whole chapter took 5.4 to 5.9 min of
 # CPU on one thread in `fast` and about 70 s in `smoke`.
 #
 # Chance for a membership attack at 1% FPR is 0.01. The `fast` runs took about 13 minutes each with
