@@ -35,7 +35,8 @@
 # | `full` | the sentences and 50,000 IMDB reviews | 6 layers, width 384 | not measured | not measured | not measured | minutes on a GPU (not measured) |
 #
 # The `fast` numbers come from three runs (seeds 0, 1, 2) on a heavily shared 2-core machine
-# (48 min of wall time each under a load of about 20; the CPU time above is the better guide).
+# (31 to 37 min of wall time each, with four other chapter runs alongside; the CPU time above is the
+# better guide).
 
 # %%
 # Set-up. In JupyterLab (`make lab`) fmbook is already installed and this does nothing.
