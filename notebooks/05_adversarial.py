@@ -37,7 +37,7 @@
 # | profile | ε | standard model: clean / under PGD | FGSM+RS model under strong PGD | PGD-trained model under strong PGD | masking audit | time |
 # | --- | --- | --- | --- | --- | --- | --- |
 # | `smoke` | 0.2 | ≥ 0.75 / ≤ 0.35 | 0.2 .. 0.85, at least 0.1 above the standard model | 0.2 .. 0.85 | both pass; a masked model fails | under 2 min |
-# | `fast` | 0.3 | ≥ 0.95 / ≤ 0.10 | 0.55 .. 0.85 | 0.55 .. 0.85 | both pass; a masked model fails | 18 min of CPU on one thread (measured once, on a loaded machine) |
+# | `fast` | 0.3 | ≥ 0.95 / ≤ 0.10 | 0.05 .. 0.85 (measured 0.45 to 0.64, seeds 0-2: fragile) | 0.52 .. 0.85 (measured 0.63 to 0.68) | both pass; a masked model fails | 10 to 11 min of CPU on one thread (607 to 650 s, seeds 0-2) |
 # | `full` | 0.3 | not measured | not measured | not measured | both must pass | not measured (a GPU) |
 #
 # The upper ends of the bands are there too: a robust accuracy close to the clean accuracy at
@@ -570,15 +570,15 @@ robust_madry = float(table.loc[f"PGD-{cfg.pgd_train_steps} trained", strong_col]
 robust_plain = float(table.loc["FGSM, no random start", strong_col])
 robust_standard = float(table.loc["standard", strong_col])
 ch.check("FGSM+RS model: clean accuracy", float(table.loc["FGSM + random start", "clean"]),
-         {"smoke": (0.5, 1.0), "fast": (0.90, 1.0), "full": None})
+         {"smoke": (0.5, 1.0), "fast": (0.96, 1.0), "full": None})
 ch.check(f"FGSM+RS model: accuracy under strong PGD at eps={EPS}", robust_fast_rs,
-         {"smoke": (0.2, 0.85), "fast": (0.0, 1.0), "full": None})
+         {"smoke": (0.2, 0.85), "fast": (0.05, 0.85), "full": None})
 ch.check("robust-accuracy gain of FGSM+RS over the standard model", robust_fast_rs - robust_standard,
-         {"smoke": (0.1, 1.0), "fast": (0.0, 1.0), "full": None})
+         {"smoke": (0.1, 1.0), "fast": (0.05, 1.0), "full": None})
 ch.check("PGD-trained model: clean accuracy", float(table.loc[f"PGD-{cfg.pgd_train_steps} trained", "clean"]),
-         {"smoke": (0.5, 1.0), "fast": (0.90, 1.0), "full": None})
+         {"smoke": (0.5, 1.0), "fast": (0.93, 1.0), "full": None})
 ch.check(f"PGD-trained model: accuracy under strong PGD at eps={EPS}", robust_madry,
-         {"smoke": (0.2, 0.85), "fast": (0.0, 1.0), "full": None})
+         {"smoke": (0.2, 0.85), "fast": (0.52, 0.85), "full": None})
 ch.note(f"FGSM (no random start) model: accuracy under strong PGD at eps={EPS}", robust_plain)
 ch.note(f"FGSM (no random start) model: accuracy under FGSM at eps={EPS}",
         float(table.loc["FGSM, no random start", f"FGSM ε={EPS}"]))
