@@ -22,19 +22,19 @@
 # at a time and measure what each step buys. Then you audit it: how does it behave on digits that
 # are rotated, shifted, noisy or inverted, that is, *off the distribution it was trained on*?
 #
-# What to expect (each number is checked in the notebook; the `fast` bands were checked against
-# one run so far, with random seed 0, and the `full` bands were never measured):
+# What to expect (each number is checked in the notebook; the `fast` bands come from random seeds
+# 0, 1 and 2, and the `full` bands were never measured):
 #
 # | result | `smoke` (tests) | `fast` (2-core CPU) | `full` (GPU) |
 # | --- | --- | --- | --- |
 # | data | 2,160 train / 240 val, 1,000 test | 52,200 train / 5,800 val, 10,000 test | 52,200 / 5,800, 10,000 test |
 # | epochs: MLP / each convnet | 3 / 2 | 4 / 2 | 10 / 8 |
 # | backpropagation by hand vs autograd (largest difference) | below 1e-6 | below 1e-6 | not measured |
-# | test accuracy, MLP baseline | 0.70 .. 1 | 0.955 .. 1 | not measured |
-# | test accuracy, chapter's best convnet (chosen on validation) | 0.80 .. 1 | 0.985 .. 1 | not measured |
-# | validation errors removed by the best step (out of 100 the baseline convnet makes) | -40 .. 100 | 5 .. 100 | not measured |
-# | test accuracy, PyTorch baseline convnet | 0.70 .. 1 | 0.975 .. 1 | not measured |
-# | time on 2 idle CPU cores | under 2 minutes | under 8 minutes | a few minutes on a GPU |
+# | test accuracy, MLP baseline | 0.70 .. 1 | 0.965 .. 1 (measured 0.971 to 0.974) | not measured |
+# | test accuracy, chapter's best convnet (chosen on validation) | 0.80 .. 1 | 0.985 .. 1 (measured 0.988 to 0.989) | not measured |
+# | validation errors removed by the best step (out of 100 the baseline convnet makes) | -40 .. 100 | 7 .. 100 (measured 20 to 27) | not measured |
+# | test accuracy, PyTorch baseline convnet | 0.70 .. 1 | 0.979 .. 1 (measured 0.982 to 0.983) | not measured |
+# | time | about 75 s of CPU | 9 to 9.2 min of CPU on one thread (539 to 553 s; under 8 minutes on 2 idle cores not measured) | a few minutes on a GPU |
 #
 # Chance is 0.10. The keras.io "simple MNIST convnet" reaches about 0.99 after 15 epochs.
 
@@ -716,7 +716,7 @@ ch.note("validation accuracy, best model", round(best_val, 4))
 print(f"chosen on validation: {best_name!r}, {best_model.count_params():,} parameters; it removes "
       f"{removed:.0f} of every 100 validation errors the baseline convnet makes")
 ch.check("validation errors removed by the best step (per 100 of the baseline's)", removed,
-         {"smoke": (-40.0, 100.0), "fast": (5.0, 100.0), "full": None})
+         {"smoke": (-40.0, 100.0), "fast": (7.0, 100.0), "full": None})
 
 # %% [markdown]
 # ## The test set, once
@@ -734,7 +734,7 @@ baseline_test = float(np.mean(baseline_model.predict(x_test, batch_size=1000, ve
 print(f"test accuracy: chosen model {best_name!r} {test_acc:.3f} ({int((test_pred != y_test).sum())} of "
       f"{len(y_test):,} wrong) | baseline convnet {baseline_test:.3f} | MLP {mlp_test:.3f}")
 ch.note("test accuracy, baseline convnet (Keras)", round(baseline_test, 4))
-ch.check("test accuracy, MLP baseline", mlp_test, {"smoke": (0.70, 1.0), "fast": (0.955, 1.0), "full": None})
+ch.check("test accuracy, MLP baseline", mlp_test, {"smoke": (0.70, 1.0), "fast": (0.965, 1.0), "full": None})
 ch.check("test accuracy, best Keras model", test_acc, {"smoke": (0.80, 1.0), "fast": (0.985, 1.0), "full": None})
 
 # %% [markdown]
@@ -873,7 +873,7 @@ ch.note("training seconds, MLP", round(mlp_seconds, 1))
 ch.note("training seconds, baseline convnet Keras", round(baseline_seconds, 1))
 ch.note("training seconds, baseline convnet PyTorch", round(torch_seconds, 1))
 ch.check("test accuracy, PyTorch baseline convnet", torch_test,
-         {"smoke": (0.70, 1.0), "fast": (0.975, 1.0), "full": None})
+         {"smoke": (0.70, 1.0), "fast": (0.979, 1.0), "full": None})
 
 # %% [markdown]
 # ## Society: off the training distribution
@@ -931,9 +931,9 @@ for name, value in [("shifted accuracy: clean", clean), ("shifted accuracy: nois
                     ("shifted accuracy, augmented model: translated 4 px", aug_shift4),
                     ("shifted accuracy, baseline convnet: translated 4 px", baseline_shift4)]:
     ch.note(name, round(value, 4))
-ch.check("shifted accuracy: rotated 45 deg", rot45, {"smoke": (0.25, 0.95), "fast": (0.40, 0.90), "full": None})
+ch.check("shifted accuracy: rotated 45 deg", rot45, {"smoke": (0.25, 0.95), "fast": (0.34, 0.65), "full": None})
 ch.check("shifted accuracy: translated 2 px", shift2, {"smoke": (0.20, 0.95), "fast": (0.50, 0.99), "full": None})
-ch.check("shifted accuracy: inverted", inverted, {"smoke": (0.0, 0.5), "fast": (0.0, 0.5), "full": None})
+ch.check("shifted accuracy: inverted", inverted, {"smoke": (0.0, 0.5), "fast": (0.0, 0.75), "full": None})
 conf_clean = float(test_probs[:n_shift].max(1).mean())
 conf_shift4 = float(vision.softmax(best_model.predict(vision.translate(x_shift, 4)[..., None],
                                                        verbose=0)).max(1).mean())
