@@ -35,7 +35,7 @@
 #
 # Canaries in a small language model (section "Canaries in a language model"): the exposure of the
 # most-repeated canary without DP minus with DP-SGD at ε = 8 is shown, not checked, in `smoke`
-# (measured 6.2) and DP's validation loss must be higher (measured +0.50 nats per token); in `fast`
+# (measured 6.2 bits on one thread, 0.6 on two) and DP's validation loss must be higher (measured +0.50 nats per token); in `fast`
 # the gap must be ≥ 2.5 bits (measured 8.6 to 11.6, seeds 0, 1, 2) and the DP model's validation
 # loss 0.25 to 1.95 nats higher (measured 0.93 to 1.26). The whole chapter took 5.4 to 5.9 min of
 # CPU on one thread in `fast` and about 70 s in `smoke`.
