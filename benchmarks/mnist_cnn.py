@@ -12,8 +12,8 @@ Trains, on the same machine and in one run:
 
 For each it prints the test accuracy, the training wall time and the time to 99% test
 accuracy. Test accuracy is measured after every epoch with the clock stopped, so the
-evaluations do not count towards the times. The goal (issue 3): the chapter's model reaches
-99% in at most a third of the reference's wall time.
+evaluations do not count towards the times. The goal: the chapter's model reaches 99% in at
+most a third of the reference's wall time. Measured runs are in ``benchmarks/RESULTS.md``.
 
 Usage::
 
