@@ -197,6 +197,30 @@ check("00.accuracy", accuracy)
 # `show_solution("00.accuracy")` the worked solution. Try on your own first.
 
 # %% [markdown]
+# The next exercise asks for a decision the rest of the book relies on. A test accuracy is a
+# measurement: on $n$ test examples an accuracy $p$ has a **standard error** of
+# $\sqrt{p(1-p)/n}$, and a difference smaller than about two standard errors could be chance.
+# That is why chapters report no more decimals than their test sets support, and why their bands
+# are wider than the noise.
+#
+# **Exercise 00.test_size**: write `test_size(accuracy, margin)`, the smallest number of test
+# examples for which two standard errors of an accuracy `accuracy` are at most `margin`. Raise a
+# `ValueError` for an accuracy outside [0, 1] or a margin that is not positive. It is checked on
+# accuracies and margins you do not see here. Then read what it says about MNIST's test set.
+
+# %%
+def test_size(accuracy, margin):
+    raise NotImplementedError  # your code here
+
+
+if check("00.test_size", test_size):
+    for p, margin in [(0.9, 0.011), (0.99, 0.0021), (0.99, 0.0005)]:
+        print(f"to tell apart accuracies {100 * margin:.2f} points apart near {p:.0%}: {test_size(p, margin):,} test examples")
+    two_se = 2 * np.sqrt(0.99 * 0.01 / len(y_test))
+    print(f"MNIST has {len(y_test):,} test digits: for two models near 99%, differences below about "
+          f"{100 * two_se:.2f} points ({two_se * len(y_test):.0f} digits) are within the noise.")
+
+# %% [markdown]
 # ## Running on Colab with a GPU
 #
 # Open a chapter on Colab (File, Open notebook, GitHub, paste the repository URL), then choose

@@ -143,6 +143,14 @@ def _shapley_model(X):
     return np.tanh(X[:, 0]) * X[:, 1] + X[:, 2] ** 2 - 0.5 * X[:, 3] * X[:, 0]
 
 
+def _test_size_by_search(accuracy, margin):
+    """The smallest n whose two standard errors of the accuracy are within the margin, by counting up."""
+    n = 1
+    while 2 * np.sqrt(accuracy * (1 - accuracy) / n) > margin:
+        n += 1
+    return n
+
+
 def _accuracy_by_sklearn(y_true, y_pred):
     from sklearn.metrics import accuracy_score
 
@@ -158,6 +166,8 @@ def _thresholded_accuracy_by_sklearn(y_true, probs, threshold):
 COPIES = [
     Copy("00.accuracy", _accuracy_by_sklearn,
          lambda rng: (rng.integers(0, 10, 100), rng.integers(0, 10, 100)), "sklearn.metrics.accuracy_score"),
+    Copy("00.test_size", _test_size_by_search,
+         lambda rng: (float(rng.uniform(0.5, 0.999)), float(rng.uniform(0.005, 0.1))), "a search counting up n"),
     Copy("01.gradient", _bce_gradient_by_autograd,
          lambda rng: (rng.normal(size=4), float(rng.normal()), rng.normal(size=(50, 4)),
                       rng.integers(0, 2, 50).astype(float)), "torch autograd of the mean BCE"),
