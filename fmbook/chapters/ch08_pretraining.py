@@ -22,7 +22,8 @@ from ..exercises import Hint, exercise
 # (validation sentences in the per-step curve; the final perplexity uses all of them).
 # Scaling: scale_widths (d_model of each size; layers from scale_layers), scale_steps (same tokens
 # for every size). Transfer: budgets (labelled movie sentences), transfer_seeds, ft_epochs,
-# ft_min_steps, ft_lr, ft_batch. Canaries: canary_repeats, canary_digits. Bias probe: bias_samples
+# ft_min_steps, ft_lr, ft_batch, probe_draws (draws of labelled sentences for the linear probe on
+# frozen features at the smallest budget; a quarter as many at the others). Canaries: canary_repeats, canary_digits. Bias probe: bias_samples
 # (continuations per prompt), bias_tokens, n_bootstrap. Explorer and samples: sample_tokens.
 #
 # Measured with OMP_NUM_THREADS=1 on 2 shared CPU cores (other chapters' runs alongside, so wall times
@@ -40,6 +41,16 @@ from ..exercises import Hint, exercise
 #     with a 512-token vocabulary, width 96 and 3,000 steps (6.4 passes) it is ahead in every seed.
 #     Transfer, mean over 3 fine-tuning seeds: pre-trained minus scratch at 64 labels -0.010 / +0.032 /
 #     +0.031, at 1,024 labels +0.006 / +0.010 / +0.011 -> not checked (within the seed noise).
+#   fast, seeds 0/1/2 with the linear probe (2026-11-27): seed 0 alone on 2 idle cores, default threads,
+#     8 min 22 s wall (limit 15 min; 973 s user CPU over both cores); seeds 1 and 2 side by side, one
+#     thread each, 731 / 732 s CPU (12.4 min wall). The other values repeat the runs above (seed 0's
+#     fine-tuning gain at 64 labels, on two threads, -0.011).
+#     Linear probe on frozen features, pre-trained minus the same network's initial weights, at 64
+#     labels (32 draws): +0.0184 / +0.0177 / +0.0237 (standard errors 0.004 / 0.004 / 0.003)
+#     -> band >= 0.005 (the worst run minus twice the spread 0.006); upper end 0.15, far above every
+#     run: a gain that large at 64 labels, where TF-IDF reaches 0.56 to 0.57, would point to leaked
+#     labels. At 1,024 labels (8 draws) +0.046 / +0.032 / +0.053 (not checked). Probe accuracy at 64
+#     labels 0.532 / 0.535 / 0.531, TF-IDF on the same sentences 0.562 / 0.565 / 0.571.
 #     Exposure gap (64 repeats minus 1) 12.61 / 10.68 / 11.49 bits -> band >= 6 (worst run minus
 #     twice the spread 1.9 is 6.8); the 64x canary ranked first (13.29 bits) in all three.
 #     Fitted scaling exponent 0.042 / 0.039 / 0.042.
@@ -51,7 +62,7 @@ SETTINGS = {
               "steps": 400, "batch_size": 16, "lr": 5e-3, "warmup": 30, "eval_every": 100, "eval_sentences": 150,
               "scale_widths": [16, 32, 48], "scale_layers": 2, "scale_steps": 100,
               "budgets": [64, 256], "transfer_seeds": 3, "ft_epochs": 2, "ft_min_steps": 30, "ft_lr": 1e-3,
-              "ft_batch": 32, "n_test": 400,
+              "ft_batch": 32, "n_test": 400, "probe_draws": 8,
               "canary_repeats": [1, 4, 16, 64], "canary_digits": 3,
               "bias_samples": 4, "bias_tokens": 12, "n_bootstrap": 300, "sample_tokens": 20},
     "fast": {"n_sentences": None, "val_frac": 0.1, "imdb": False,
@@ -60,7 +71,7 @@ SETTINGS = {
              "steps": 3000, "batch_size": 32, "lr": 5e-3, "warmup": 100, "eval_every": 500, "eval_sentences": 400,
              "scale_widths": [16, 32, 64], "scale_layers": 3, "scale_steps": 300,
              "budgets": [64, 256, 1024], "transfer_seeds": 3, "ft_epochs": 3, "ft_min_steps": 60, "ft_lr": 5e-4,
-             "ft_batch": 32, "n_test": None,
+             "ft_batch": 32, "n_test": None, "probe_draws": 32,
              "canary_repeats": [1, 4, 16, 64], "canary_digits": 4,
              "bias_samples": 8, "bias_tokens": 16, "n_bootstrap": 2000, "sample_tokens": 30},
     "full": {"n_sentences": None, "val_frac": 0.05, "imdb": True,
@@ -69,7 +80,7 @@ SETTINGS = {
              "steps": 8000, "batch_size": 64, "lr": 1e-3, "warmup": 400, "eval_every": 500, "eval_sentences": 2000,
              "scale_widths": [64, 128, 256, 384], "scale_layers": 6, "scale_steps": 2000,
              "budgets": [64, 256, 1024, None], "transfer_seeds": 3, "ft_epochs": 3, "ft_min_steps": 100,
-             "ft_lr": 2e-4, "ft_batch": 32, "n_test": None,
+             "ft_lr": 2e-4, "ft_batch": 32, "n_test": None, "probe_draws": 32,
              "canary_repeats": [1, 4, 16, 64], "canary_digits": 4,
              "bias_samples": 32, "bias_tokens": 24, "n_bootstrap": 5000, "sample_tokens": 40},
 }
