@@ -848,6 +848,9 @@ ax.plot(list(tfidf_curve), list(tfidf_curve.values()), "s--", color="grey", labe
 ax.axhline(chance, color="black", lw=0.8, ls=":", label="majority class")
 ax.set(xscale="log", xlabel="labelled sentences", ylabel="test accuracy",
        title=f"linear probe: mean over {cfg.probe_draws} (smallest budget) or {max(1, cfg.probe_draws // 4)} draws")
+ax.set_xticks(list(probe_curve.index), [f"{b:,}" for b in probe_curve.index])
+ax.minorticks_off()
+ax.set_ylim(bottom=min(ax.get_ylim()[0], chance - 0.01))
 ax.legend(fontsize=7)
 ax.grid(alpha=0.3)
 
