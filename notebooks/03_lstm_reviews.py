@@ -597,8 +597,9 @@ print(f"Reading only {cut} words, keeping the {better} is better by {100 * abs(e
 # Early stopping already picks the number of epochs on validation data, and the side of the cut
 # matters only for the few texts it bites on. What remains is the LSTM's real handicap on these
 # sentences: it has to learn what every word means from a few thousand labelled sentences, and
-# most of its parameters are word vectors seen a handful of times. The way out is not more labelled
-# sentences but **representations learned beforehand from far more unlabelled text**. Chapter 04
+# most of its parameters are word vectors seen a handful of times. Besides more labelled sentences
+# (the curve above shows what they bought in this run), the other way out is **representations
+# learned beforehand from far more unlabelled text**. Chapter 04
 # fine-tunes a BERT whose embeddings and layers were pre-trained that way, on exactly these
 # sentences, and compares with the LSTM figure below; chapter 08 shows what pre-training itself
 # is, by doing a small one.
