@@ -51,6 +51,8 @@ from ..exercises import Hint, exercise
 #     run: a gain that large at 64 labels, where TF-IDF reaches 0.56 to 0.57, would point to leaked
 #     labels. At 1,024 labels (8 draws) +0.046 / +0.032 / +0.053 (not checked). Probe accuracy at 64
 #     labels 0.532 / 0.535 / 0.531, TF-IDF on the same sentences 0.562 / 0.565 / 0.571.
+#   fast, seed 3, run afterwards to try the bands (not used to set them): all checks pass; probe gain at
+#     64 labels +0.0255 (se 0.004), GPT/trigram 0.9615, GPT/bigram 0.4314, exposure gap 12.71 bits.
 #     Exposure gap (64 repeats minus 1) 12.61 / 10.68 / 11.49 bits -> band >= 6 (worst run minus
 #     twice the spread 1.9 is 6.8); the 64x canary ranked first (13.29 bits) in all three.
 #     Fitted scaling exponent 0.042 / 0.039 / 0.042.
