@@ -41,6 +41,9 @@ from ..exercises import Hint, exercise
 #     with a 512-token vocabulary, width 96 and 3,000 steps (6.4 passes) it is ahead in every seed.
 #     Transfer, mean over 3 fine-tuning seeds: pre-trained minus scratch at 64 labels -0.010 / +0.032 /
 #     +0.031, at 1,024 labels +0.006 / +0.010 / +0.011 -> not checked (within the seed noise).
+#     Exposure gap (64 repeats minus 1) 12.61 / 10.68 / 11.49 bits -> band >= 6 (worst run minus
+#     twice the spread 1.9 is 6.8); the 64x canary ranked first (13.29 bits) in all three.
+#     Fitted scaling exponent 0.042 / 0.039 / 0.042.
 #   fast, seeds 0/1/2 with the linear probe (2026-11-27): seed 0 alone on 2 idle cores, default threads,
 #     8 min 22 s wall (limit 15 min; 973 s user CPU over both cores); seeds 1 and 2 side by side, one
 #     thread each, 731 / 732 s CPU (12.4 min wall). The other values repeat the runs above (seed 0's
@@ -53,9 +56,6 @@ from ..exercises import Hint, exercise
 #     labels 0.532 / 0.535 / 0.531, TF-IDF on the same sentences 0.562 / 0.565 / 0.571.
 #   fast, seed 3, run afterwards to try the bands (not used to set them): all checks pass; probe gain at
 #     64 labels +0.0255 (se 0.004), GPT/trigram 0.9615, GPT/bigram 0.4314, exposure gap 12.71 bits.
-#     Exposure gap (64 repeats minus 1) 12.61 / 10.68 / 11.49 bits -> band >= 6 (worst run minus
-#     twice the spread 1.9 is 6.8); the 64x canary ranked first (13.29 bits) in all three.
-#     Fitted scaling exponent 0.042 / 0.039 / 0.042.
 # full bands are None: no GPU was available to measure them.
 SETTINGS = {
     "smoke": {"n_sentences": 6000, "val_frac": 0.1, "imdb": False,
